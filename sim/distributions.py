@@ -1,0 +1,309 @@
+"""Probability distributions for durations.
+
+Each distribution is small immutable data with a readable ``repr``, its
+analytic ``mean`` and ``variance`` (so tests can compare with formulas), and a
+``sample(rng, size)`` method that draws only from the generator it is handed.
+
+In a scenario file a distribution is either a plain number (a fixed value) or a
+mapping with a ``dist`` key::
+
+    intake_minutes: 12                                  # fixed
+    intake_minutes: {dist: exponential, mean: 12}
+    intake_minutes: {dist: lognormal, mean: 12, cv: 0.5}
+    intake_minutes: {dist: triangular, low: 5, mode: 10, high: 30}
+
+All distributions describe durations, so every value they can take is >= 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+__all__ = [
+    "Fixed",
+    "Exponential",
+    "Uniform",
+    "Triangular",
+    "Lognormal",
+    "Gamma",
+    "Empirical",
+    "Distribution",
+    "DISTRIBUTION_NAMES",
+    "as_distribution",
+]
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Dist(BaseModel):
+    """Common behaviour; subclasses define ``mean``, ``variance`` and ``sample``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @property
+    def std(self) -> float:
+        """Standard deviation."""
+        return math.sqrt(self.variance)
+
+    @property
+    def scv(self) -> float:
+        """Squared coefficient of variation (variance / mean^2), 0 for a zero mean."""
+        m = self.mean
+        return self.variance / (m * m) if m > 0 else 0.0
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.model_dump(exclude={"dist"}).items())
+        return f"{type(self).__name__}({fields})"
+
+    __str__ = __repr__
+
+
+class Fixed(_Dist):
+    """Always the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: NonNeg
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, v):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return {"dist": "fixed", "value": v}
+        return v
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def variance(self) -> float:
+        return 0.0
+
+    def sample(self, rng, size):
+        return np.full(size, self.value, dtype=float)
+
+    def scaled(self, factor):
+        return Fixed(value=self.value * factor)
+
+
+class Exponential(_Dist):
+    """Exponential with the given mean (memoryless; cv = 1)."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean: Pos
+
+    @property
+    def variance(self) -> float:
+        return self.mean**2
+
+    def sample(self, rng, size):
+        return rng.exponential(self.mean, size)
+
+    def scaled(self, factor):
+        return Fixed(value=0.0) if factor == 0 else Exponential(mean=self.mean * factor)
+
+
+class Uniform(_Dist):
+    """Uniform between ``low`` and ``high``."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: NonNeg
+    high: NonNeg
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def sample(self, rng, size):
+        return rng.uniform(self.low, self.high, size)
+
+    def scaled(self, factor):
+        return Uniform(low=self.low * factor, high=self.high * factor)
+
+
+class Triangular(_Dist):
+    """Triangular with minimum ``low``, most likely ``mode`` and maximum ``high``."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: NonNeg
+    mode: NonNeg
+    high: NonNeg
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not (self.low <= self.mode <= self.high):
+            raise ValueError(
+                f"needs low <= mode <= high (got low={self.low}, mode={self.mode}, high={self.high})"
+            )
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def variance(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    def sample(self, rng, size):
+        if self.high == self.low:
+            return np.full(size, self.low, dtype=float)
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+    def scaled(self, factor):
+        return Triangular(low=self.low * factor, mode=self.mode * factor, high=self.high * factor)
+
+
+class Lognormal(_Dist):
+    """Lognormal given by its own mean and coefficient of variation (not by mu, sigma)."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    mean: Pos
+    cv: NonNeg
+
+    @property
+    def variance(self) -> float:
+        return (self.mean * self.cv) ** 2
+
+    @property
+    def sigma(self) -> float:
+        return math.sqrt(math.log1p(self.cv**2))
+
+    @property
+    def mu(self) -> float:
+        return math.log(self.mean) - self.sigma**2 / 2
+
+    def sample(self, rng, size):
+        return rng.lognormal(self.mu, self.sigma, size)
+
+    def scaled(self, factor):
+        return Fixed(value=0.0) if factor == 0 else Lognormal(mean=self.mean * factor, cv=self.cv)
+
+
+class Gamma(_Dist):
+    """Gamma given by mean and coefficient of variation (cv = 1/sqrt(k) is Erlang-k)."""
+
+    dist: Literal["gamma"] = "gamma"
+    mean: Pos
+    cv: Pos
+
+    @property
+    def variance(self) -> float:
+        return (self.mean * self.cv) ** 2
+
+    @property
+    def shape(self) -> float:
+        return 1.0 / self.cv**2
+
+    def sample(self, rng, size):
+        return rng.gamma(self.shape, self.mean / self.shape, size)
+
+    def scaled(self, factor):
+        return Fixed(value=0.0) if factor == 0 else Gamma(mean=self.mean * factor, cv=self.cv)
+
+
+class Empirical(_Dist):
+    """Draws one of the observed ``values``, with optional ``weights``."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: tuple[NonNeg, ...] = Field(min_length=1)
+    weights: tuple[NonNeg, ...] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be zero")
+        return self
+
+    def _p(self) -> np.ndarray:
+        if self.weights is None:
+            return np.full(len(self.values), 1.0 / len(self.values))
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(self._p(), self.values))
+
+    @property
+    def variance(self) -> float:
+        v = np.asarray(self.values, dtype=float)
+        return float(np.dot(self._p(), (v - self.mean) ** 2))
+
+    def sample(self, rng, size):
+        return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+    def scaled(self, factor):
+        return Empirical(values=tuple(v * factor for v in self.values), weights=self.weights)
+
+
+_CLASSES = {c.model_fields["dist"].default: c for c in (Fixed, Exponential, Uniform, Triangular, Lognormal, Gamma, Empirical)}
+DISTRIBUTION_NAMES: tuple[str, ...] = tuple(_CLASSES)
+
+
+def _tag(value: Any) -> str | None:
+    if isinstance(value, _Dist):
+        return f"[{value.dist}]"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "[fixed]"
+    if isinstance(value, dict):
+        name = value.get("dist")
+        if name in _CLASSES:
+            return f"[{name}]"
+    return None
+
+
+Distribution = Annotated[
+    Union[
+        Annotated[Fixed, Tag("[fixed]")],
+        Annotated[Exponential, Tag("[exponential]")],
+        Annotated[Uniform, Tag("[uniform]")],
+        Annotated[Triangular, Tag("[triangular]")],
+        Annotated[Lognormal, Tag("[lognormal]")],
+        Annotated[Gamma, Tag("[gamma]")],
+        Annotated[Empirical, Tag("[empirical]")],
+    ],
+    Discriminator(
+        _tag,
+        custom_error_type="distribution",
+        custom_error_message=(
+            "expected a number or a mapping with 'dist' one of: " + ", ".join(_CLASSES)
+        ),
+    ),
+]
+"""A duration distribution field (number shorthand or ``{dist: ..., ...}``)."""
+
+
+def as_distribution(value: Any) -> _Dist:
+    """Build a distribution from a number or a mapping (used by the Python API)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Distribution).validate_python(value)

@@ -1,0 +1,787 @@
+"""The discrete-event engine: ``simulate(scenario, seed, replication) -> Replication``.
+
+One replication is a pure function of the scenario and the seed: no files, no
+printing, no global state.  The scenario is compiled once into small SimPy
+process functions (one per flow block), so the run interprets nothing per
+event.  Per-case results are kept as columns, resource visits as arrays.
+
+Model, in brief (see docs/model.md for the full description):
+
+* cases arrive per case type (office hours only) and follow their flow;
+* an application (``item``/``items``) is a visit to a window group that
+  accepts the items: trip and travel if the applicant is not already there,
+  FIFO queue, intake by one of the window's positions (working minutes);
+  incomplete applications are returned (补正): the applicant fixes them
+  (calendar or working days) and comes back, or gives up;
+* immediate items are decided at the window; back-office items go through a
+  hand-off and a chain of sign-off steps, each queueing for a role of a
+  department, then back to the window; the applicant then picks up the result
+  (a trip), or it is mailed or issued electronically;
+* online applications are handled by the same staff without trips;
+* externals: intermediary reports, fixed periods, periodic meetings.
+
+Staff work only in office hours; a task started before closing resumes at the
+next opening.  Applicants still queued at closing wait for the next opening.
+"""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+from dataclasses import dataclass
+from math import ceil
+
+import numpy as np
+import simpy
+
+from .arrivals import arrival_times
+from .calendar import MINUTES_PER_DAY, clock_for
+from .flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
+from .results import RECORD_FIELDS, Replication, build_replication
+from .scenario import Scenario
+from .streams import Streams, replication_seed
+
+__all__ = ["simulate"]
+
+COMPLETED, ABANDONED, UNFINISHED = 0, 1, 2
+
+
+class Station:
+    """A staffed resource (window group or department role) and its visit log."""
+
+    __slots__ = ("id", "kind", "site", "capacity", "res", "enter", "start", "end", "label")
+
+    def __init__(self, env, id_, kind, capacity, site=None, label=""):
+        self.id = id_
+        self.kind = kind
+        self.site = site
+        self.capacity = capacity
+        self.label = label
+        self.res = simpy.Resource(env, capacity)
+        self.enter = array("d")
+        self.start = array("d")
+        self.end = array("d")
+
+
+class Case:
+    """State of one case while it runs.
+
+    Counters live on the class as defaults and become instance attributes only
+    when a case changes them, so creating a case costs four assignments.
+    """
+
+    site = None
+    left_at = -1.0
+    trips = 0
+    window_visits = 0
+    returns = 0
+    window_wait = 0.0
+    office_wait = 0.0
+    travel = 0.0
+    abandoned = False
+    items = 0
+    promised_n = 0
+    promised_ok = 0
+    statutory_n = 0
+    statutory_ok = 0
+    fee = 0.0
+    applicant = None
+    done = None
+    waiting = None
+
+    def __init__(self, idx, ctype, arrival, online, choices):
+        self.idx = idx
+        self.ctype = ctype
+        self.arrival = arrival
+        self.online = online
+        self.choices = choices
+
+
+@dataclass(frozen=True)
+class _ItemRT:
+    """Runtime view of an item: samplers and constants resolved once."""
+
+    id: str
+    index: int
+    immediate: bool
+    intake: object
+    handoff_in: object
+    handoff_out: object
+    steps: tuple  # of (Station, sampler)
+    p_incomplete: float
+    online: bool
+    delivery: str
+    pickup: object
+    pickup_mean: float
+    mail: object
+    promised: float | None
+    statutory: float | None
+    fee: float
+
+
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False) -> Replication:
+    """Run one replication and return its results.
+
+    ``seed`` and ``replication`` together fix every random number: replication
+    ``r`` of seed ``s`` is the same whatever else runs.  The streams are keyed
+    by purpose, so two scenarios run with the same seed see the same arrivals
+    and the same work content wherever they share case types, items and steps
+    (common random numbers).  ``trace=True`` also records every activity
+    (case, activity, resource, enabled, start, end) for event logs.
+    """
+    return _Model(scenario, replication_seed(seed, replication), trace).run(seed, replication)
+
+
+class _Model:
+    def __init__(self, scenario: Scenario, seedseq, trace: bool):
+        self.s = scenario
+        self.streams = Streams(seedseq)
+        self.env = env = simpy.Environment()
+        self.clock = clock = clock_for(scenario.calendar)
+        self.always_open = scenario.calendar.always_open
+        self.day = clock.day_minutes
+        run = scenario.run
+        self.t_warm = clock.working_days_horizon(run.warmup_working_days) if run.warmup_working_days else 0.0
+        self.t_end = clock.working_days_horizon(run.warmup_working_days + run.horizon_working_days)
+        self.t_stop = clock.working_days_horizon(
+            run.warmup_working_days + run.horizon_working_days + run.drain_working_days
+        )
+        self.trace = [] if trace else None
+
+        # places and travel
+        t = scenario.travel
+        self.home = {
+            st.id: (st.from_home_minutes if st.from_home_minutes is not None else t.from_home_minutes)
+            for st in scenario.sites
+        }
+        self.between = {}
+        for a in scenario.sites:
+            for b in scenario.sites:
+                self.between[a.id, b.id] = 0.0 if a.id == b.id else t.default_minutes
+        for r in t.routes:
+            a, b = r.between
+            if "home" in (a, b):
+                other = b if a == "home" else a
+                self.home[other] = r.minutes
+            else:
+                self.between[a, b] = self.between[b, a] = r.minutes
+
+        # stations
+        self.stations: list[Station] = []
+        self.window_station = {}
+        for w in scenario.windows:
+            st = Station(env, w.id, "window", w.positions, w.site, w.name)
+            self.stations.append(st)
+            self.window_station[w.id] = st
+        self.role_station = {}
+        for d in scenario.departments:
+            for role, n in d.staff.items():
+                st = Station(env, f"{d.id}.{role}", "back_office", n, d.site, d.name)
+                self.stations.append(st)
+                self.role_station[d.id, role] = st
+
+        # items
+        self.items = {}
+        for k, it in enumerate(scenario.items):
+            steps = tuple(
+                (
+                    self.role_station[st.department or it.department, st.role],
+                    self.streams.sampler(f"duration:{it.id}:{st.key}", st.minutes),
+                    st.key,
+                )
+                for st in it.steps
+            )
+            self.items[it.id] = _ItemRT(
+                id=it.id,
+                index=k,
+                immediate=it.kind == "immediate",
+                intake=self.streams.sampler(f"intake:{it.id}", it.intake_minutes),
+                handoff_in=self.streams.sampler(f"handoff_in:{it.id}", it.handoff.to_back_office_minutes),
+                handoff_out=self.streams.sampler(f"handoff_out:{it.id}", it.handoff.to_window_minutes),
+                steps=steps,
+                p_incomplete=it.incomplete_probability,
+                online=it.online,
+                delivery=it.result_delivery,
+                pickup=self.streams.sampler(f"pickup:{it.id}", it.pickup_minutes),
+                pickup_mean=it.pickup_minutes.mean,
+                mail=self.streams.sampler(f"mail:{it.id}", it.mail_calendar_days),
+                promised=it.promised_limit_days,
+                statutory=it.statutory_limit_days,
+                fee=it.fee_yuan,
+            )
+        self.incomplete_u = {it.id: self.streams.uniform(f"incomplete:{it.id}") for it in scenario.items}
+        self.externals = {e.id: e for e in scenario.externals}
+        self.ext_sampler = {}
+        self.ext_capacity = {}
+        self.sittings = {}
+        for e in scenario.externals:
+            d = e.duration_working_days if e.duration_working_days is not None else e.duration_calendar_days
+            basis = "working" if e.duration_working_days is not None else "calendar"
+            self.ext_sampler[e.id] = (basis, self.streams.sampler(f"external:{e.id}", d) if d is not None else None)
+            if e.kind == "intermediary" and e.capacity:
+                self.ext_capacity[e.id] = simpy.Resource(env, e.capacity)
+            if e.kind == "meeting":
+                self.sittings[e.id] = {}
+
+        # per-case records (columns)
+        self.rows: list[tuple] = []
+        self.chunks: list[np.ndarray] = []
+        self.active: dict[int, Case] = {}
+        self.case_types = scenario.case_types
+        self.counter = itertools.count()
+
+    # -- running ---------------------------------------------------------------
+    def run(self, seed, replication) -> Replication:
+        env = self.env
+        for c, ct in enumerate(self.case_types):
+            times = arrival_times(ct.arrivals, self.clock, self.t_end, self.streams.generator(f"arrivals:{ct.id}"))
+            flow = _Compiler(self, ct, c).compile_case()
+            env.process(self._source(c, ct, times, flow))
+        env.run(until=self.t_stop)
+        for case in list(self.active.values()):
+            self._record(case, self.t_stop, UNFINISHED)
+        return build_replication(self, seed, replication)
+
+    def _source(self, c, ct, times, flow):
+        """Release the cases of one type at their arrival times.
+
+        Channel and branch choices are drawn for all cases at once from their
+        own streams, in arrival order: case k of a type always gets draw k.
+        """
+        env = self.env
+        n = len(times)
+        share = ct.channels.online
+        if 0 < share < 1:
+            online = (self.streams.generator(f"channel:{ct.id}").random(n) < share).tolist()
+        else:
+            online = [share >= 1] * n
+        choices = [nd for nd, _ in walk(ct.flow) if isinstance(nd, Choice)]
+        if choices:
+            draws = np.column_stack(
+                [self.streams.generator(f"choice:{ct.id}:{k}:{nd.key or ''}").random(n) for k, nd in enumerate(choices)]
+            )
+            picks = [tuple(row) for row in draws.tolist()]
+        else:
+            picks = [None] * n
+        timeout, process, active, counter = env.timeout, env.process, self.active, self.counter
+        for t, on, pick in zip(times.tolist(), online, picks):
+            if t > env.now:
+                yield timeout(t - env.now)
+            idx = next(counter)
+            case = active[idx] = Case(idx, c, t, on, pick)
+            process(flow(case))
+
+    def _record(self, case, end, status):
+        del self.active[case.idx]
+        rows = self.rows
+        rows.append((
+            case.idx, case.ctype, case.arrival, end, status, case.online, case.trips,
+            case.window_visits, case.returns, case.window_wait, case.office_wait, case.travel,
+            case.items, case.promised_n, case.promised_ok, case.statutory_n, case.statutory_ok,
+            case.fee,
+        ))
+        if len(rows) >= 8192:
+            self._flush()
+
+    def _flush(self):
+        self.chunks.append(np.array(self.rows, dtype=float))
+        self.rows.clear()
+
+    def records_table(self) -> np.ndarray:
+        """Per-case records, one row per case in order of completion (see RECORD_FIELDS)."""
+        parts = self.chunks + ([np.array(self.rows, dtype=float)] if self.rows else [])
+        return np.concatenate(parts) if parts else np.empty((0, len(RECORD_FIELDS)))
+
+    # -- building blocks used by compiled flows ---------------------------------
+    def work(self, station: Station, minutes: float, trace_case=None, activity=""):
+        """Queue for ``station`` and hold one server for ``minutes`` working minutes.
+
+        Returns (waited working minutes) via StopIteration value.
+        """
+        env = self.env
+        enter = env.now
+        req = station.res.request()
+        req.enter = enter
+        yield req
+        start = req.start = env.now
+        if self.always_open:
+            end = start + minutes
+            wait = start - enter
+        else:
+            clock = self.clock
+            opened = clock.next_open(start)
+            if opened > start:
+                req.start = opened
+                yield env.timeout(opened - start)
+                start = opened
+            end = clock.add(start, minutes)
+            wait = clock.working(start) - clock.working(enter)
+        if end > start:
+            yield env.timeout(end - start)
+        station.res.release(req)
+        station.enter.append(enter)
+        station.start.append(start)
+        station.end.append(end)
+        if self.trace is not None and trace_case is not None:
+            self.trace.append((trace_case.idx, trace_case.ctype, activity, station.id, enter, start, end))
+        return wait
+
+    def delay_working(self, minutes: float):
+        """Wait ``minutes`` of working time (pauses while closed)."""
+        if minutes <= 0:
+            return None
+        env = self.env
+        end = env.now + minutes if self.always_open else self.clock.add(env.now, minutes)
+        return env.timeout(end - env.now)
+
+    def go_to(self, case, site):
+        """The applicant comes to ``site``: a trip unless already there right now."""
+        env = self.env
+        now = env.now
+        if case.left_at == now:
+            if case.site == site:
+                return
+            minutes = self.between[case.site, site]
+        else:
+            minutes = self.home[site]
+            if not self.always_open:  # wait at home until the office opens
+                opened = self.clock.next_open(now)
+                if opened > now:
+                    yield env.timeout(opened - now)
+        case.trips += 1
+        if minutes > 0:
+            case.travel += minutes
+            yield env.timeout(minutes)
+            if self.trace is not None:
+                self.trace.append((case.idx, case.ctype, "travel", site, now, env.now - minutes, env.now))
+
+    def external(self, case, ext_id):
+        env = self.env
+        e = self.externals[ext_id]
+        basis, draw = self.ext_sampler[ext_id]
+        enable = env.now
+        if e.kind == "meeting":
+            t_sit = self._next_sitting(e, env.now)
+            if t_sit > env.now:
+                yield env.timeout(t_sit - env.now)
+        start = env.now
+        cap = self.ext_capacity.get(ext_id)
+        req = None
+        if cap is not None:
+            req = cap.request()
+            yield req
+            start = env.now
+        if draw is not None:
+            days = draw()
+            if basis == "working":
+                ev = self.delay_working(days * self.day)
+                if ev is not None:
+                    yield ev
+            elif days > 0:
+                yield env.timeout(days * MINUTES_PER_DAY)
+        if req is not None:
+            cap.release(req)
+        if self.trace is not None:
+            self.trace.append((case.idx, case.ctype, ext_id, e.kind, enable, start, env.now))
+
+    def _next_sitting(self, m, now):
+        clock = self.clock
+        k0 = clock.working_day_index(now)
+        first, every = m.first_working_day, m.every_working_days
+        k = first if k0 <= first else first + ceil((k0 - first) / every) * every
+        at = _minutes_of(m.at)
+        counts = self.sittings[m.id]
+        while True:
+            t_sit = clock.day_midnight(k) + at
+            if t_sit >= now and (m.capacity_per_sitting is None or counts.get(k, 0) < m.capacity_per_sitting):
+                counts[k] = counts.get(k, 0) + 1
+                return t_sit
+            k += every
+
+
+def _minutes_of(text):
+    from .calendar import parse_clock
+
+    return parse_clock(text)
+
+
+
+
+class _Compiler:
+    """Turns a flow tree into nested process functions for one case type."""
+
+    def __init__(self, model: _Model, ct, c):
+        self.m = model
+        self.ct = ct
+        self.c = c
+        self.depended = {ref for n, _ in walk(ct.flow) for ref in n.after}
+        self.choice_index = {id(n): k for k, n in enumerate(n for n, _ in walk(ct.flow) if isinstance(n, Choice))}
+        self.applicant_needed = self._parallel_in_person(ct.flow)
+        beh = ct.applicants or model.s.applicants
+        basis, dist = beh.fix_time
+        self.fix_basis = basis
+        self.fix = model.streams.sampler(f"fix:{ct.id}", dist)
+        self.repeat_factor = beh.repeat_incomplete_factor
+        self.abandon_p = beh.abandon_probability
+        self.abandon_u = model.streams.uniform(f"abandon:{ct.id}")
+
+    def _parallel_in_person(self, flow) -> bool:
+        for n, _ in walk(flow):
+            if isinstance(n, Parallel):
+                branches_with_visits = sum(
+                    any(isinstance(x, Apply) for x, _ in walk(b)) for b in n.parallel
+                )
+                if branches_with_visits >= 2:
+                    return True
+        return False
+
+    # -- compile ------------------------------------------------------------------
+    def compile_case(self):
+        """The process function of a whole case: its flow, then its record."""
+        m = self.m
+        env = m.env
+        fast = self._single_counter_visit()
+        if fast is not None:
+            return fast
+        f = self._compile(self.ct.flow)
+        applicant_needed = self.applicant_needed
+        depended = bool(self.depended)
+
+        def case_process(case):
+            if applicant_needed:
+                case.applicant = simpy.Resource(env, 1)
+            if depended:
+                case.done = set()
+                case.waiting = {}
+            yield from f(case)
+            if depended:
+                self._release_all(case)
+            m._record(case, env.now, ABANDONED if case.abandoned else COMPLETED)
+
+        return case_process
+
+    def _single_counter_visit(self):
+        """A fused process for the commonest simple journey, or None.
+
+        One immediate item, complete on first try, one window group that is
+        reached without travel: queue, intake, done.  It does exactly what the
+        general path does for such a case, with no nested generators (this is
+        the queueing-model case the speed benchmark measures).
+        """
+        node = self.ct.flow
+        while isinstance(node, Sequence) and len(node.sequence) == 1 and not node.after:
+            node = node.sequence[0]
+        if not isinstance(node, Apply) or node.after or len(node.item_ids) != 1:
+            return None
+        m = self.m
+        it = m.items[node.item_ids[0]]
+        windows = m.s.windows_for(node.item_ids)
+        if not it.immediate or it.p_incomplete > 0 or len(windows) != 1:
+            return None
+        station = m.window_station[windows[0].id]
+        if m.home[station.site] > 0 or not m.always_open:
+            return None
+        env = m.env
+        res = station.res
+        request = res.request
+        release = res.release
+        timeout = env.timeout
+        log_enter, log_start, log_end = station.enter.append, station.start.append, station.end.append
+        intake = it.intake
+        in_person = not it.online
+        fee = it.fee
+        day = m.day
+        limits = tuple((lim, k) for k, lim in ((0, it.promised), (1, it.statutory)) if lim is not None)
+        trace = m.trace
+        label = f"intake:{node.key}"
+
+        rows = m.rows
+        active = m.active
+        flush = m._flush
+        n_limits = len(limits)
+
+        def single_visit(case):
+            visit = in_person or not case.online
+            enter = env.now
+            req = request()
+            req.enter = enter
+            yield req
+            start = req.start = env.now
+            d = intake()
+            if d > 0:
+                yield timeout(d)
+            release(req)
+            end = env.now
+            log_enter(enter)
+            log_start(start)
+            log_end(end)
+            pn = pok = sn = sok = 0
+            if n_limits:
+                for limit, kind in limits:  # decided at the window when accepted
+                    ok = limit != int(limit) or end <= (end // day + 1 + limit) * day + 1e-9
+                    if kind == 0:
+                        pn, pok = 1, int(ok)
+                    else:
+                        sn, sok = 1, int(ok)
+            if trace is not None:
+                trace.append((case.idx, case.ctype, label, station.id, enter, start, end))
+            del active[case.idx]
+            rows.append((
+                case.idx, case.ctype, case.arrival, end, COMPLETED, case.online, visit, visit,
+                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee,
+            ))
+            if len(rows) >= 8192:
+                flush()
+
+        return single_visit
+
+    def _compile(self, node):
+        if isinstance(node, Sequence):
+            f = self._sequence(node)
+        elif isinstance(node, Parallel):
+            f = self._parallel(node)
+        elif isinstance(node, Choice):
+            f = self._choice(node)
+        elif isinstance(node, Apply):
+            f = self._apply(node)
+        elif isinstance(node, ExternalStep):
+            f = self._external(node)
+        else:  # pragma: no cover - validated away
+            raise TypeError(node)
+        return self._wrap_precedence(node, f)
+
+    def _wrap_precedence(self, node, f):
+        after = tuple(node.after)
+        key = node.key if node.key in self.depended else None
+        if not after and key is None:
+            return f
+        env = self.m.env
+
+        def guarded(case):
+            for ref in after:
+                if ref not in case.done:
+                    ev = case.waiting.get(ref)
+                    if ev is None:
+                        ev = case.waiting[ref] = env.event()
+                    yield ev
+            if not case.abandoned:
+                yield from f(case)
+            if key is not None:
+                self._mark(case, key)
+
+        return guarded
+
+    def _mark(self, case, key):
+        case.done.add(key)
+        ev = case.waiting.pop(key, None)
+        if ev is not None and not ev.triggered:
+            ev.succeed()
+
+    def _release_all(self, case):
+        for key in list(case.waiting):
+            self._mark(case, key)
+
+    def _sequence(self, node):
+        fs = tuple(self._compile(c) for c in node.sequence)
+        if len(fs) == 1:
+            return fs[0]
+
+        def sequence(case):
+            for f in fs:
+                if case.abandoned:
+                    return
+                yield from f(case)
+
+        return sequence
+
+    def _parallel(self, node):
+        fs = tuple(self._compile(c) for c in node.parallel)
+        env = self.m.env
+        if len(fs) == 1:
+            return fs[0]
+
+        def parallel(case):
+            yield env.all_of([env.process(f(case)) for f in fs])
+
+        return parallel
+
+    def _choice(self, node):
+        k = self.choice_index[id(node)]
+        fs = tuple(self._compile(b.flow) for b in node.choice)
+        cum = np.cumsum([b.probability for b in node.choice]).tolist()
+        cum[-1] = 1.0 + 1e-12
+        skipped = [
+            [n.key for n, _ in walk(b.flow) if n.key in self.depended] for b in node.choice
+        ]
+
+        def choice(case):
+            u = case.choices[k]
+            pick = 0
+            while u >= cum[pick]:
+                pick += 1
+            if self.depended:
+                for j, keys in enumerate(skipped):
+                    if j != pick:
+                        for key in keys:
+                            self._mark(case, key)
+            yield from fs[pick](case)
+
+        return choice
+
+    def _external(self, node):
+        m = self.m
+        ext_id = node.external
+
+        def external(case):
+            yield from m.external(case, ext_id)
+
+        return external
+
+    def _apply(self, node):
+        m = self.m
+        env = m.env
+        clock = m.clock
+        always_open = m.always_open
+        day = m.day
+        items = tuple(m.items[i] for i in node.item_ids)
+        windows = tuple(m.window_station[w.id] for w in m.s.windows_for(node.item_ids))
+        only_window = windows[0] if len(windows) == 1 else None
+        any_online = all(it.online for it in items)
+        p_items = [it.p_incomplete for it in items]
+        p_any = 1.0 - float(np.prod([1.0 - p for p in p_items]))
+        u_incomplete = [m.incomplete_u[it.id] for it in items]
+        back = tuple(it for it in items if not it.immediate)
+        needs_pickup = any(it.delivery == "pickup" for it in back)
+        pickup_service = needs_pickup and any(it.pickup_mean > 0 for it in back if it.delivery == "pickup")
+        mails = tuple(it for it in back if it.delivery == "mail")
+        fee = sum(it.fee for it in items)
+        compiler = self
+        label = node.key
+
+        def choose(case):
+            if only_window is not None:
+                return only_window
+            here = case.site if case.left_at == env.now else None
+            best, best_key = None, None
+            for st in windows:
+                travel = 0.0 if here == st.site else (m.between[here, st.site] if here else m.home[st.site])
+                load = (len(st.res.queue) + st.res.count) / st.capacity
+                key = (travel, load)
+                if best_key is None or key < best_key:
+                    best, best_key = st, key
+            return best
+
+        def incomplete(attempt):
+            if p_any <= 0:
+                return False
+            factor = compiler.repeat_factor**attempt
+            hit = False
+            for p, u in zip(p_items, u_incomplete):
+                if p > 0 and u() < p * factor:
+                    hit = True
+            return hit
+
+        def apply(case):
+            online = case.online and any_online
+            attempt = 0
+            while True:
+                window = choose(case)
+                areq = None
+                if not online:
+                    if case.applicant is not None:
+                        areq = case.applicant.request()
+                        yield areq
+                    yield from m.go_to(case, window.site)
+                    case.window_visits += 1
+                minutes = 0.0
+                for it in items:
+                    minutes += it.intake()
+                case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}")
+                if not online:
+                    case.site = window.site
+                    case.left_at = env.now
+                    if areq is not None:
+                        case.applicant.release(areq)
+                if incomplete(attempt):
+                    case.returns += 1
+                    attempt += 1
+                    ps = compiler.abandon_p
+                    if compiler.abandon_u() < ps[min(attempt, len(ps)) - 1]:
+                        case.abandoned = True
+                        return
+                    days = compiler.fix()
+                    if days > 0:
+                        if compiler.fix_basis == "calendar":
+                            yield env.timeout(days * MINUTES_PER_DAY)
+                        else:
+                            yield m.delay_working(days * day)
+                    continue
+                break
+            accepted = env.now
+            decided = {}
+            for it in items:
+                if it.immediate:
+                    decided[it] = accepted
+            if len(back) == 1:
+                decided[back[0]] = yield from compiler._back_office(back[0], case)
+            elif back:
+                procs = [env.process(compiler._back_office(it, case)) for it in back]
+                yield env.all_of(procs)
+                for it, p in zip(back, procs):
+                    decided[it] = p.value
+            # time limits (working days; the day of acceptance is not counted)
+            w_acc = accepted if always_open else clock.working(accepted)
+            for it, t_done in decided.items():
+                w_done = t_done if always_open else clock.working(t_done)
+                for limit, kind in ((it.promised, 0), (it.statutory, 1)):
+                    if limit is None:
+                        continue
+                    if limit == int(limit):
+                        due = (w_acc // day + 1 + limit) * day
+                    else:
+                        due = w_acc + limit * day
+                    ok = w_done <= due + 1e-9
+                    if kind == 0:
+                        case.promised_n += 1
+                        case.promised_ok += ok
+                    else:
+                        case.statutory_n += 1
+                        case.statutory_ok += ok
+            case.items += len(items)
+            case.fee += fee
+            if back:
+                if needs_pickup and not online:
+                    if case.applicant is not None:
+                        areq = case.applicant.request()
+                        yield areq
+                    else:
+                        areq = None
+                    window = choose(case)
+                    yield from m.go_to(case, window.site)
+                    if pickup_service:
+                        minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
+                        case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}")
+                    case.site = window.site
+                    case.left_at = env.now
+                    if areq is not None:
+                        case.applicant.release(areq)
+                if mails:
+                    days = max(it.mail() for it in mails)
+                    if days > 0:
+                        yield env.timeout(days * MINUTES_PER_DAY)
+
+        return apply
+
+    def _back_office(self, it: _ItemRT, case):
+        """Hand-off, sign-off chain and hand-back of one item; returns the decision time."""
+        m = self.m
+        env = m.env
+        ev = m.delay_working(it.handoff_in())
+        if ev is not None:
+            yield ev
+        for station, draw, key in it.steps:
+            case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}")
+        ev = m.delay_working(it.handoff_out())
+        if ev is not None:
+            yield ev
+        return env.now

@@ -1,0 +1,125 @@
+"""Key performance indicators: definitions (with units and Chinese names) and computation.
+
+Every KPI is computed per replication from the tidy per-case and per-station
+tables, so the same code serves one run, a comparison and an optimiser.
+Lead times count only completed cases; trips and shares count every case
+that arrived after the warm-up (abandoned ones included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["KPI", "CASE_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "label"]
+
+
+@dataclass(frozen=True)
+class KPI:
+    name: str
+    unit: str
+    zh: str
+    en: str
+    higher_is_better: bool = False
+
+
+CASE_KPIS: tuple[KPI, ...] = (
+    KPI("cases", "cases", "办件量", "cases arrived after warm-up", True),
+    KPI("throughput_per_day", "cases per working day", "日均办结量", "completed cases per working day", True),
+    KPI("completed_share", "share", "办结率", "share of cases completed", True),
+    KPI("abandoned_share", "share", "放弃率", "share of cases abandoned by the applicant"),
+    KPI("unfinished_share", "share", "未办结率", "share still open at the end of the run"),
+    KPI("lead_time_working_days_mean", "working days", "平均办理时长(工作日)", "mean lead time, working days"),
+    KPI("lead_time_working_days_p90", "working days", "90%分位办理时长(工作日)", "90th percentile lead time, working days"),
+    KPI("lead_time_working_hours_mean", "working hours", "平均办理时长(工作小时)", "mean lead time, working hours"),
+    KPI("lead_time_calendar_days_mean", "calendar days", "平均办理时长(自然日)", "mean lead time, calendar days"),
+    KPI("queue_wait_minutes_mean", "working minutes", "平均排队等候(分钟)", "mean time queueing, windows and back office"),
+    KPI("window_wait_minutes_mean", "working minutes", "窗口排队等候(分钟)", "mean time queueing at windows"),
+    KPI("back_office_wait_minutes_mean", "working minutes", "后台排队等候(分钟)", "mean time queueing in back offices"),
+    KPI("trips_mean", "trips", "平均跑动次数", "mean trips (visits to any site)"),
+    KPI("at_most_one_trip_share", "share", "最多跑一次比例", "share of cases with at most one trip", True),
+    KPI("zero_trip_share", "share", "零跑腿比例", "share of cases with no trip", True),
+    KPI("window_visits_mean", "visits", "平均窗口次数", "mean window visits"),
+    KPI("returns_mean", "returns", "平均补正次数", "mean returns for incomplete materials"),
+    KPI("travel_minutes_mean", "minutes", "平均路途时间(分钟)", "mean applicant travel time"),
+    KPI("on_time_promised_rate", "share", "承诺时限按期办结率", "items decided within the promised limit", True),
+    KPI("on_time_statutory_rate", "share", "法定时限按期办结率", "items decided within the statutory limit", True),
+    KPI("within_target_share", "share", "达标率", "cases completed within the case type's target", True),
+    KPI("fee_yuan_mean", "yuan", "平均收费(元)", "mean fees per case"),
+)
+
+STATION_KPIS: tuple[KPI, ...] = (
+    KPI("utilisation", "share", "利用率", "busy share of staffed positions"),
+    KPI("queue_length_mean", "cases", "平均队长", "time-average number waiting"),
+    KPI("queue_length_max", "cases", "最大队长", "largest number waiting"),
+    KPI("wait_minutes_mean", "working minutes", "平均等候(分钟)", "mean wait before service"),
+    KPI("visits_per_day", "visits per working day", "日均服务量", "services started per working day", True),
+)
+
+KPIS = {k.name: k for k in CASE_KPIS + STATION_KPIS}
+
+
+def label(name: str, lang: str = "en") -> str:
+    """Display label of a KPI: ``"zh"``, ``"en"`` or ``"both"``."""
+    k = KPIS.get(name)
+    if k is None:
+        return name
+    if lang == "zh":
+        return k.zh
+    if lang == "both":
+        return f"{k.zh} / {k.en}"
+    return k.en
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if mask.size else float("nan")
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else float("nan")
+
+
+def case_kpis(cases: pd.DataFrame, horizon_days: float, target_days: float | None) -> dict[str, float]:
+    """KPIs of one group of cases (a replication, or one case type in it)."""
+    n = len(cases)
+    status = cases["status"].to_numpy()
+    done = status == "completed"
+    lt = cases["lead_time_working_days"].to_numpy()[done]
+    trips = cases["trips"].to_numpy()
+    promised_n = cases["items_with_promised_limit"].sum()
+    statutory_n = cases["items_with_statutory_limit"].sum()
+    out = {
+        "cases": float(n),
+        "throughput_per_day": float(done.sum()) / horizon_days,
+        "completed_share": _share(done),
+        "abandoned_share": _share(status == "abandoned"),
+        "unfinished_share": _share(status == "unfinished"),
+        "lead_time_working_days_mean": _mean(lt),
+        "lead_time_working_days_p90": float(np.quantile(lt, 0.9)) if lt.size else float("nan"),
+        "lead_time_working_hours_mean": _mean(cases["lead_time_working_hours"].to_numpy()[done]),
+        "lead_time_calendar_days_mean": _mean(cases["lead_time_calendar_days"].to_numpy()[done]),
+        "queue_wait_minutes_mean": _mean(cases["queue_wait_minutes"].to_numpy()),
+        "window_wait_minutes_mean": _mean(cases["window_wait_minutes"].to_numpy()),
+        "back_office_wait_minutes_mean": _mean(cases["back_office_wait_minutes"].to_numpy()),
+        "trips_mean": _mean(trips),
+        "at_most_one_trip_share": _share(trips <= 1),
+        "zero_trip_share": _share(trips == 0),
+        "window_visits_mean": _mean(cases["window_visits"].to_numpy()),
+        "returns_mean": _mean(cases["returns"].to_numpy()),
+        "travel_minutes_mean": _mean(cases["travel_minutes"].to_numpy()),
+        "on_time_promised_rate": (
+            float(cases["items_on_time_promised"].sum() / promised_n) if promised_n else float("nan")
+        ),
+        "on_time_statutory_rate": (
+            float(cases["items_on_time_statutory"].sum() / statutory_n) if statutory_n else float("nan")
+        ),
+        "within_target_share": (
+            _share(done & (cases["lead_time_working_days"].to_numpy() <= target_days + 1e-9))
+            if target_days is not None
+            else float("nan")
+        ),
+        "fee_yuan_mean": _mean(cases["fee_yuan"].to_numpy()),
+    }
+    return out

@@ -1,0 +1,76 @@
+"""Reading scenario files (YAML) into :class:`~sim.scenario.Scenario` objects.
+
+This is the only place the library reads scenario files; the engine works on
+objects.  YAML syntax errors and duplicate keys are reported with the file,
+line and column; everything else with the field path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem, ScenarioError
+from .scenario import Scenario
+
+__all__ = ["load_scenario", "read_yaml"]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses duplicate keys instead of keeping the last."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    out: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in out:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", mark
+            )
+        out[key] = loader.construct_object(value_node, deep=deep)
+    return out
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Parse a YAML file, turning syntax errors into a :class:`ScenarioError`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem("(file)", "file not found")], str(p)) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem("(file)", "is a directory, not a scenario file")], str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem("(file)", f"not UTF-8 text ({exc.reason})")], str(p)) from None
+    except OSError as exc:
+        raise ScenarioError([Problem("(file)", exc.strerror or str(exc))], str(p)) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe loader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise ScenarioError([Problem(where, f"YAML syntax: {reason}")], str(p)) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem("(file)", f"YAML syntax: {exc}")], str(p)) from None
+
+
+def load_scenario(path: str | os.PathLike) -> Scenario:
+    """Load and validate a scenario file.
+
+    Raises :class:`ScenarioError` naming the file, every field path at fault and
+    what is wrong with it.
+    """
+    data = read_yaml(path)
+    if data is None:
+        raise ScenarioError([Problem("(top level)", "the file is empty")], str(path))
+    return Scenario.from_dict(data, source=str(path))

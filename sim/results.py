@@ -1,0 +1,239 @@
+"""Results of one replication as tidy tables.
+
+* ``cases``: one row per case that arrived after the warm-up and before the
+  end of the horizon;
+* ``stations``: one row per staffed resource (window group or department
+  role) with utilisation, queue length and waiting over the horizon;
+* ``stations_by_hour``: the same by clock hour of the day;
+* ``kpis``: long table (scope, kpi, value); scope is ``all``,
+  ``case_type:<id>`` or ``station:<id>``;
+* ``trace``: every activity (only when asked for).
+
+Queue length and utilisation are time averages over *working* time (closed
+hours do not count), computed exactly from the visit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .kpis import case_kpis
+
+__all__ = ["Replication", "build_replication", "station_stats"]
+
+_STATUS = np.array(["completed", "abandoned", "unfinished"])
+
+# layout of the engine's per-case record rows
+RECORD_FIELDS = (
+    "idx", "case_type", "arrival", "end", "status", "online", "trips", "window_visits", "returns",
+    "window_wait", "office_wait", "travel", "items", "promised_n", "promised_ok",
+    "statutory_n", "statutory_ok", "fee",
+)
+
+
+
+@dataclass(frozen=True)
+class Replication:
+    """Everything one replication produced."""
+
+    scenario: str
+    scenario_hash: str
+    seed: int
+    replication: int
+    cases: pd.DataFrame
+    stations: pd.DataFrame
+    stations_by_hour: pd.DataFrame
+    kpis: pd.DataFrame
+    trace: pd.DataFrame | None = field(default=None, repr=False)
+
+    def kpi(self, name: str, scope: str = "all") -> float:
+        """One KPI value, e.g. ``rep.kpi("utilisation", "station:tax_window")``."""
+        k = self.kpis
+        row = k[(k["scope"] == scope) & (k["kpi"] == name)]
+        if row.empty:
+            raise KeyError(f"no KPI {name!r} in scope {scope!r}")
+        return float(row["value"].iloc[0])
+
+
+def station_stats(enter, start, end, capacity, clock, t_from, t_to):
+    """Utilisation, queue length and wait of one station over [t_from, t_to).
+
+    ``enter``/``start``/``end`` are calendar minutes of each visit (queue entry,
+    service start, service end; ``inf`` = not yet).  Returns (summary dict,
+    by-hour DataFrame).
+    """
+    enter = np.asarray(enter, float)
+    start = np.asarray(start, float)
+    end = np.asarray(end, float)
+    n_hours_from = int(np.floor(t_from / 60.0))
+    n_hours_to = int(np.ceil(t_to / 60.0))
+    marks = np.arange(n_hours_from, n_hours_to + 1, dtype=float) * 60.0
+    times = np.concatenate([enter, start, end, marks, [t_from, t_to]])
+    dq = np.concatenate([np.ones_like(enter), -np.ones_like(start), np.zeros_like(end), np.zeros(marks.size + 2)])
+    db = np.concatenate([np.zeros_like(enter), np.ones_like(start), -np.ones_like(end), np.zeros(marks.size + 2)])
+    order = np.argsort(times, kind="stable")
+    times, dq, db = times[order], dq[order], db[order]
+    finite = np.isfinite(times)
+    times, dq, db = times[finite], dq[finite], db[finite]
+    q = np.cumsum(dq)  # level after each event
+    b = np.cumsum(db)
+    w = clock.working_array(times)
+    w_from, w_to = clock.working(t_from), clock.working(t_to)
+    wc = np.clip(w, w_from, w_to)
+    seg = np.diff(wc)  # working length of segment i (after event i)
+    q_seg, b_seg = q[:-1], b[:-1]
+    hours = (np.floor(times[:-1] / 60.0).astype(np.int64)) % 24
+    span = w_to - w_from
+    pos = seg > 0
+    summary = {
+        "utilisation": float((b_seg * seg).sum() / (capacity * span)) if span > 0 else float("nan"),
+        "queue_length_mean": float((q_seg * seg).sum() / span) if span > 0 else float("nan"),
+        "queue_length_max": float(q_seg[pos].max()) if pos.any() else 0.0,
+    }
+    open_by_hour = np.bincount(hours, weights=seg, minlength=24)
+    busy_by_hour = np.bincount(hours, weights=b_seg * seg, minlength=24)
+    queue_by_hour = np.bincount(hours, weights=q_seg * seg, minlength=24)
+    qmax_by_hour = np.zeros(24)
+    if pos.any():
+        np.maximum.at(qmax_by_hour, hours[pos], q_seg[pos])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_hour = pd.DataFrame(
+            {
+                "hour": np.arange(24),
+                "open_minutes": open_by_hour,
+                "utilisation": busy_by_hour / (capacity * open_by_hour),
+                "queue_length_mean": queue_by_hour / open_by_hour,
+                "queue_length_max": qmax_by_hour,
+            }
+        )
+    by_hour = by_hour[by_hour["open_minutes"] > 0].reset_index(drop=True)
+    counted = (enter >= t_from) & (enter < t_to)
+    started = counted & np.isfinite(start)
+    waits = clock.working_array(start[started]) - clock.working_array(enter[started])
+    summary["wait_minutes_mean"] = float(waits.mean()) if waits.size else float("nan")
+    summary["visits"] = int(counted.sum())
+    return summary, by_hour
+
+
+def _station_visits(st, t_stop):
+    enter = np.frombuffer(st.enter, dtype=float)
+    start = np.frombuffer(st.start, dtype=float)
+    end = np.frombuffer(st.end, dtype=float)
+    pend_e, pend_s, pend_f = [], [], []
+    for req in list(st.res.users):  # in service at the stop: censored at t_stop
+        pend_e.append(req.enter)
+        pend_s.append(getattr(req, "start", t_stop))
+        pend_f.append(np.inf)
+    for req in list(st.res.queue):
+        pend_e.append(req.enter)
+        pend_s.append(np.inf)
+        pend_f.append(np.inf)
+    if pend_e:
+        enter = np.concatenate([enter, pend_e])
+        start = np.concatenate([start, pend_s])
+        end = np.concatenate([end, pend_f])
+    return enter, start, end
+
+
+def build_replication(model, seed: int, replication: int) -> Replication:
+    """Tables and KPIs from a finished engine run."""
+    s = model.s
+    clock = model.clock
+    day = clock.day_minutes
+    table = model.records_table()
+    idx_col = RECORD_FIELDS.index("idx")
+    arr_col = RECORD_FIELDS.index("arrival")
+    table = table[np.argsort(table[:, idx_col], kind="stable")]
+    table = table[(table[:, arr_col] >= model.t_warm) & (table[:, arr_col] < model.t_end)]
+    rec = {k: np.ascontiguousarray(table[:, i]) for i, k in enumerate(RECORD_FIELDS)}
+    w_arr = clock.working_array(rec["arrival"])
+    w_end = clock.working_array(rec["end"])
+    ct_ids = [ct.id for ct in s.case_types]
+    status = pd.Categorical.from_codes(rec["status"].astype(np.int8), categories=list(_STATUS))
+    cases = pd.DataFrame(
+        {
+            "case": rec["idx"].astype(np.int64),
+            "case_type": pd.Categorical.from_codes(rec["case_type"].astype(np.int32), categories=ct_ids),
+            "channel": pd.Categorical.from_codes(rec["online"].astype(np.int8), categories=["counter", "online"]),
+            "status": status,
+            "arrival_minute": rec["arrival"],
+            "end_minute": rec["end"],
+            "lead_time_working_days": (w_end - w_arr) / day,
+            "lead_time_working_hours": (w_end - w_arr) / 60.0,
+            "lead_time_calendar_days": (rec["end"] - rec["arrival"]) / 1440.0,
+            "queue_wait_minutes": rec["window_wait"] + rec["office_wait"],
+            "window_wait_minutes": rec["window_wait"],
+            "back_office_wait_minutes": rec["office_wait"],
+            "trips": rec["trips"].astype(np.int64),
+            "window_visits": rec["window_visits"].astype(np.int64),
+            "returns": rec["returns"].astype(np.int64),
+            "travel_minutes": rec["travel"],
+            "items": rec["items"].astype(np.int64),
+            "items_on_time_promised": rec["promised_ok"].astype(np.int64),
+            "items_with_promised_limit": rec["promised_n"].astype(np.int64),
+            "items_on_time_statutory": rec["statutory_ok"].astype(np.int64),
+            "items_with_statutory_limit": rec["statutory_n"].astype(np.int64),
+            "fee_yuan": rec["fee"],
+        }
+    )
+    cases.loc[cases["status"] == "unfinished", ["lead_time_working_days", "lead_time_working_hours", "lead_time_calendar_days"]] = np.nan
+
+    horizon = s.run.horizon_working_days
+    rows = []
+    for k, v in case_kpis(cases, horizon, None).items():
+        if k != "within_target_share":
+            rows.append(("all", k, v))
+    targets = [ct.target_working_days for ct in s.case_types]
+    if any(t is not None for t in targets):
+        within = []
+        for ct in s.case_types:
+            if ct.target_working_days is not None:
+                sub = cases[cases["case_type"] == ct.id]
+                within.append(
+                    (sub["status"].eq("completed") & (sub["lead_time_working_days"] <= ct.target_working_days + 1e-9)).to_numpy()
+                )
+        allw = np.concatenate(within) if within else np.empty(0)
+        rows.append(("all", "within_target_share", float(allw.mean()) if allw.size else float("nan")))
+    for ct in s.case_types:
+        sub = cases[cases["case_type"] == ct.id]
+        for k, v in case_kpis(sub, horizon, ct.target_working_days).items():
+            if k == "within_target_share" and ct.target_working_days is None:
+                continue
+            rows.append((f"case_type:{ct.id}", k, v))
+
+    st_rows, hour_frames = [], []
+    for st in model.stations:
+        enter, start, end = _station_visits(st, model.t_stop)
+        summ, by_hour = station_stats(enter, start, end, st.capacity, clock, model.t_warm, model.t_end)
+        summ["visits_per_day"] = summ.pop("visits") / horizon
+        st_rows.append({"station": st.id, "kind": st.kind, "site": st.site, "capacity": st.capacity, **summ})
+        by_hour.insert(0, "station", st.id)
+        hour_frames.append(by_hour)
+        for k in ("utilisation", "queue_length_mean", "queue_length_max", "wait_minutes_mean", "visits_per_day"):
+            rows.append((f"station:{st.id}", k, summ[k]))
+    stations = pd.DataFrame(st_rows)
+    stations_by_hour = pd.concat(hour_frames, ignore_index=True) if hour_frames else pd.DataFrame()
+    kpis = pd.DataFrame(rows, columns=["scope", "kpi", "value"])
+
+    trace = None
+    if model.trace is not None:
+        trace = pd.DataFrame(model.trace, columns=["case", "case_type", "activity", "resource", "enabled_minute", "start_minute", "end_minute"])
+        trace["case_type"] = pd.Categorical.from_codes(trace["case_type"].to_numpy(dtype=np.int32), categories=ct_ids)
+    for df in (cases, stations, stations_by_hour, kpis):
+        df.insert(0, "replication", replication)
+    if trace is not None:
+        trace.insert(0, "replication", replication)
+    return Replication(
+        scenario=s.name,
+        scenario_hash=s.content_hash(),
+        seed=seed,
+        replication=replication,
+        cases=cases,
+        stations=stations,
+        stations_by_hour=stations_by_hour,
+        kpis=kpis,
+        trace=trace,
+    )

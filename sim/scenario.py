@@ -1,0 +1,500 @@
+"""A scenario: the whole approval system as validated, immutable data.
+
+Load one with :func:`sim.load_scenario` (YAML file) or
+:meth:`Scenario.from_dict` (a Python mapping, e.g. from a web form); both give
+the same typed object and raise :class:`sim.ScenarioError` listing every
+problem with its field path.  Objects are frozen: a reform builds a new
+scenario instead of changing one (see :meth:`Scenario.evolve`).
+
+Units are in the field names: ``*_minutes`` are minutes (working minutes for
+work done by staff), ``*_working_days`` and ``*_limit_days`` are working days,
+``*_calendar_days`` are calendar days, ``per_day`` is per working day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .calendar import Calendar
+from .distributions import Distribution, Fixed
+from .errors import Problem, ScenarioError
+from .flow import FlowNode, as_flow
+
+__all__ = [
+    "Scenario",
+    "Site",
+    "Route",
+    "Travel",
+    "Department",
+    "Window",
+    "Step",
+    "Handoff",
+    "Item",
+    "Intermediary",
+    "FixedPeriod",
+    "Meeting",
+    "Arrivals",
+    "Channels",
+    "CaseType",
+    "Applicants",
+    "RunSettings",
+]
+
+Id = Annotated[str, Field(min_length=1, pattern=r"^[^\s\[\].]+$")]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=1)]
+
+
+def _freeze(d: dict) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+def _frozen_map(value_type):
+    return Annotated[
+        dict[str, value_type],
+        AfterValidator(_freeze),
+        PlainSerializer(lambda d: dict(d), return_type=dict),
+    ]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- places -------------------------------------------------------------------
+class Site(_Spec):
+    """An office, service hall or township centre (an address the applicant travels to)."""
+
+    id: Id
+    name: str = ""
+    from_home_minutes: NonNeg | None = Field(
+        default=None, description="applicant's travel from home; default travel.from_home_minutes"
+    )
+
+
+class Route(_Spec):
+    """Travel time between two sites (both directions); ``home`` is the applicant's home."""
+
+    between: tuple[Id, Id]
+    minutes: NonNeg
+
+
+class Travel(_Spec):
+    """Applicant travel times in minutes (calendar time)."""
+
+    default_minutes: NonNeg = 0.0
+    from_home_minutes: NonNeg = 0.0
+    routes: tuple[Route, ...] = ()
+
+
+# -- organisation -------------------------------------------------------------
+class Department(_Spec):
+    """A back office with staff by role (clerk, section chief, leader ...)."""
+
+    id: Id
+    name: str = ""
+    site: Id
+    staff: _frozen_map(Count) = Field(default_factory=lambda: MappingProxyType({}))
+
+
+class Window(_Spec):
+    """A window group (counter) at a site: one queue served by ``positions`` staff."""
+
+    id: Id
+    name: str = ""
+    site: Id
+    positions: Count = 1
+    items: tuple[Id, ...] = Field(min_length=1)
+
+    @field_validator("items")
+    @classmethod
+    def _distinct(cls, v):
+        dup = sorted({x for x in v if v.count(x) > 1})
+        if dup:
+            raise ValueError(f"item {dup[0]!r} is listed twice")
+        return v
+
+
+# -- items --------------------------------------------------------------------
+class Step(_Spec):
+    """One back-office sign-off step, done by a role (working minutes of effort)."""
+
+    id: Id | None = None
+    role: Id
+    minutes: Distribution
+    department: Id | None = Field(default=None, description="default: the item's department")
+
+    @property
+    def key(self) -> str:
+        return self.id or self.role
+
+
+class Handoff(_Spec):
+    """Paper shuttle between the window and the back office (working minutes)."""
+
+    to_back_office_minutes: Distribution = Fixed(value=0.0)
+    to_window_minutes: Distribution = Fixed(value=0.0)
+
+
+class Item(_Spec):
+    """A service item (事项): an approval or service owned by a department."""
+
+    id: Id
+    name: str = ""
+    department: Id
+    kind: Literal["immediate", "back_office"] = Field(
+        description="immediate (即办件): decided at the window; back_office (承诺件): sign-off chain"
+    )
+    intake_minutes: Distribution
+    steps: tuple[Step, ...] = ()
+    handoff: Handoff = Handoff()
+    statutory_limit_days: NonNeg | None = None
+    promised_limit_days: NonNeg | None = None
+    materials: Annotated[int, Field(ge=0)] = 0
+    incomplete_probability: Probability = 0.0
+    fee_yuan: NonNeg = 0.0
+    online: bool = Field(default=True, description="can be applied for online")
+    result_delivery: Literal["pickup", "mail", "electronic"] = "pickup"
+    pickup_minutes: Distribution = Fixed(value=0.0)
+    mail_calendar_days: Distribution = Fixed(value=1.0)
+
+    @model_validator(mode="after")
+    def _kind(self):
+        if self.kind == "immediate" and self.steps:
+            raise ValueError(
+                "an immediate item (即办件) is decided at the window and has no back-office steps; "
+                "put the work in intake_minutes or make it kind: back_office"
+            )
+        if self.kind == "back_office" and not self.steps:
+            raise ValueError("a back_office item needs at least one step in 'steps'")
+        if (
+            self.statutory_limit_days is not None
+            and self.promised_limit_days is not None
+            and self.promised_limit_days > self.statutory_limit_days
+        ):
+            raise ValueError(
+                f"promised_limit_days ({self.promised_limit_days:g}) exceeds "
+                f"statutory_limit_days ({self.statutory_limit_days:g})"
+            )
+        return self
+
+
+# -- external work ------------------------------------------------------------
+class _Duration(_Spec):
+    duration_working_days: Distribution | None = None
+    duration_calendar_days: Distribution | None = None
+
+    def _one_duration(self, required: bool):
+        given = (self.duration_working_days is not None) + (self.duration_calendar_days is not None)
+        if given > 1:
+            raise ValueError("give duration_working_days or duration_calendar_days, not both")
+        if required and given == 0:
+            raise ValueError("needs duration_working_days or duration_calendar_days")
+        return self
+
+
+class Intermediary(_Duration):
+    """A report by an outside firm (环评, 地灾评估 ...): no government capacity, long durations."""
+
+    kind: Literal["intermediary"]
+    id: Id
+    name: str = ""
+    capacity: Count | None = Field(default=None, description="jobs in progress at once; none = unlimited")
+
+    @model_validator(mode="after")
+    def _check(self):
+        return self._one_duration(True)
+
+
+class FixedPeriod(_Duration):
+    """A fixed waiting period such as a public notice (公示)."""
+
+    kind: Literal["fixed_period"]
+    id: Id
+    name: str = ""
+
+    @model_validator(mode="after")
+    def _check(self):
+        return self._one_duration(True)
+
+
+class Meeting(_Duration):
+    """A periodic meeting (e.g. a joint review) that sits every N working days at a set time.
+
+    A case waits for the next sitting; the decision follows after the optional
+    duration.  ``capacity_per_sitting`` cases at most are heard per sitting.
+    """
+
+    kind: Literal["meeting"]
+    id: Id
+    name: str = ""
+    every_working_days: Count
+    at: str = "09:00"
+    first_working_day: Annotated[int, Field(ge=0)] = 0
+    capacity_per_sitting: Count | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v):
+        from .calendar import parse_clock
+
+        parse_clock(v)
+        return v
+
+    @model_validator(mode="after")
+    def _check(self):
+        return self._one_duration(False)
+
+
+def _external_tag(v: Any) -> str | None:
+    if isinstance(v, _Spec):
+        return f"[{getattr(v, 'kind', '')}]"
+    if isinstance(v, dict) and v.get("kind") in ("intermediary", "fixed_period", "meeting"):
+        return f"[{v['kind']}]"
+    return None
+
+
+External = Annotated[
+    Union[
+        Annotated[Intermediary, Tag("[intermediary]")],
+        Annotated[FixedPeriod, Tag("[fixed_period]")],
+        Annotated[Meeting, Tag("[meeting]")],
+    ],
+    Discriminator(
+        _external_tag,
+        custom_error_type="external_kind",
+        custom_error_message="'kind' must be one of: intermediary, fixed_period, meeting",
+    ),
+]
+
+
+# -- demand -------------------------------------------------------------------
+class Arrivals(_Spec):
+    """How cases of a type arrive, during office hours only.
+
+    Give exactly one of ``per_day`` (per working day), ``per_hour`` (per
+    working hour) - both Poisson - or ``interarrival_minutes`` (a renewal
+    process in working minutes).  ``hourly_profile`` weights clock hours
+    (``{9: 2.0, 15: 1.5}``; unlisted hours weigh 1).  ``day_to_day_cv`` > 0
+    makes daily counts over-dispersed (each day's rate is multiplied by a
+    gamma variate of mean 1 and that cv: negative-binomial counts).
+    """
+
+    per_day: Pos | None = None
+    per_hour: Pos | None = None
+    interarrival_minutes: Distribution | None = None
+    hourly_profile: _frozen_map(NonNeg) = Field(default_factory=lambda: MappingProxyType({}))
+    day_to_day_cv: NonNeg = 0.0
+
+    @field_validator("hourly_profile", mode="before")
+    @classmethod
+    def _hours(cls, v):
+        if isinstance(v, dict):
+            out = {}
+            for k, w in v.items():
+                try:
+                    h = int(str(k).split(":")[0])
+                except ValueError:
+                    raise ValueError(f"hour {k!r} is not a clock hour 0-23") from None
+                if not 0 <= h <= 23:
+                    raise ValueError(f"hour {k!r} is not a clock hour 0-23")
+                out[str(h)] = w
+            return out
+        return v
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [n for n in ("per_day", "per_hour", "interarrival_minutes") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of per_day, per_hour or interarrival_minutes"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.interarrival_minutes is not None:
+            if self.interarrival_minutes.mean <= 0:
+                raise ValueError("interarrival_minutes must have a positive mean")
+            if self.hourly_profile or self.day_to_day_cv:
+                raise ValueError("hourly_profile and day_to_day_cv apply to per_day/per_hour arrivals only")
+        if self.hourly_profile and sum(self.hourly_profile.values()) <= 0:
+            raise ValueError("hourly_profile weights must not all be zero")
+        return self
+
+    def weight(self, hour: int) -> float:
+        return float(self.hourly_profile.get(str(hour), 1.0))
+
+
+class Channels(_Spec):
+    """Share of cases that come to the counter or apply online (sums to 1)."""
+
+    counter: Probability = 1.0
+    online: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if abs(self.counter + self.online - 1.0) > 1e-9:
+            raise ValueError(f"counter + online must be 1 (got {self.counter + self.online:g})")
+        return self
+
+
+class Applicants(_Spec):
+    """How applicants behave when sent back to fix incomplete materials (补正).
+
+    Fixing takes ``fix_calendar_days`` (calendar time) or ``fix_working_days``;
+    each later attempt is incomplete with the item's probability times
+    ``repeat_incomplete_factor``; after the k-th return the applicant gives up
+    with ``abandon_probability[k-1]`` (the last value repeats).
+    """
+
+    fix_calendar_days: Distribution | None = None
+    fix_working_days: Distribution | None = None
+    repeat_incomplete_factor: Probability = 0.5
+    abandon_probability: tuple[Probability, ...] = Field(default=(0.0,), min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self):
+        if self.fix_calendar_days is not None and self.fix_working_days is not None:
+            raise ValueError("give fix_calendar_days or fix_working_days, not both")
+        return self
+
+    @property
+    def fix_time(self) -> tuple[str, Any]:
+        """(basis, distribution) with basis 'calendar' or 'working'; default 1 calendar day."""
+        if self.fix_working_days is not None:
+            return "working", self.fix_working_days
+        return "calendar", self.fix_calendar_days or Fixed(value=1.0)
+
+
+class CaseType(_Spec):
+    """A journey (e.g. enterprise opening): arrivals, channel mix and a flow of items."""
+
+    id: Id
+    name: str = ""
+    arrivals: Arrivals
+    channels: Channels = Channels()
+    flow: FlowNode
+    target_working_days: NonNeg | None = Field(
+        default=None, description="case-level target for the whole journey, in working days"
+    )
+    applicants: Applicants | None = Field(default=None, description="overrides the scenario's applicants")
+
+    @field_validator("flow", mode="before")
+    @classmethod
+    def _flow(cls, v):
+        return as_flow(v)
+
+
+class RunSettings(_Spec):
+    """Run length and replications.
+
+    Cases arrive during ``warmup_working_days + horizon_working_days``;
+    statistics cover cases that arrive after the warm-up and resources over the
+    horizon.  After arrivals stop, open cases may run on for up to
+    ``drain_working_days`` so long journeys are not cut short; any still open
+    then are reported as unfinished.
+    """
+
+    horizon_working_days: Pos = 20.0
+    warmup_working_days: NonNeg = 0.0
+    drain_working_days: NonNeg = 500.0
+    replications: Count = 10
+    seed: Annotated[int, Field(ge=0)] = 12345
+
+
+# -- the scenario -------------------------------------------------------------
+class Scenario(_Spec):
+    """An approval system: calendar, places, organisation, items, demand and run settings."""
+
+    name: str
+    description: str = ""
+    calendar: Calendar = Calendar(always_open=True)
+    sites: tuple[Site, ...] = Field(min_length=1)
+    travel: Travel = Travel()
+    departments: tuple[Department, ...] = Field(min_length=1)
+    windows: tuple[Window, ...] = Field(min_length=1)
+    items: tuple[Item, ...] = Field(min_length=1)
+    externals: tuple[External, ...] = ()
+    case_types: tuple[CaseType, ...] = Field(min_length=1)
+    applicants: Applicants = Applicants()
+    run: RunSettings = RunSettings()
+
+    # -- construction ------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, source: str | None = None) -> "Scenario":
+        """Validate plain data (as read from YAML or JSON) into a scenario.
+
+        Raises :class:`ScenarioError` naming every problem with its field path.
+        """
+        from .validation import check_references, problems_from_pydantic
+
+        if not isinstance(data, dict):
+            raise ScenarioError(
+                [Problem("(top level)", f"expected a mapping of scenario fields, got {type(data).__name__}")],
+                source,
+            )
+        try:
+            scenario = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(problems_from_pydantic(exc, data), source) from None
+        problems = check_references(scenario)
+        if problems:
+            raise ScenarioError(problems, source)
+        return scenario
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data; ``Scenario.from_dict(s.to_dict()) == s``."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def evolve(self, **changes: Any) -> "Scenario":
+        """A new, re-validated scenario with top-level fields replaced."""
+        data = self.model_dump(mode="python")
+        for k, v in changes.items():
+            if k not in type(self).model_fields:
+                raise ScenarioError([Problem(k, "unknown scenario field")])
+            data[k] = v
+        return Scenario.from_dict(_plain(data))
+
+    def content_hash(self) -> str:
+        """Stable SHA-256 of the canonical JSON form (same content, same hash)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    # -- lookups -----------------------------------------------------------------
+    def item(self, item_id: str) -> Item:
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    def windows_for(self, item_ids) -> tuple[Window, ...]:
+        """Window groups that accept every one of ``item_ids``."""
+        need = set(item_ids)
+        return tuple(w for w in self.windows if need <= set(w.items))
+
+
+def _plain(obj: Any) -> Any:
+    """Recursively turn models and mapping proxies into plain data."""
+    if isinstance(obj, BaseModel):
+        return _plain(obj.model_dump(mode="python"))
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
