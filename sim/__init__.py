@@ -11,7 +11,8 @@ Public API::
 from .engine import simulate
 from .errors import Problem, ScenarioError
 from .loading import load_scenario
+from .runner import RunResult, run
 from .scenario import Scenario
 
-__all__ = ["Scenario", "ScenarioError", "Problem", "load_scenario", "simulate"]
+__all__ = ["Scenario", "ScenarioError", "Problem", "RunResult", "load_scenario", "simulate", "run"]
 __version__ = "0.1.0"

@@ -1,0 +1,210 @@
+"""Command line: ``approval-sim run | validate``.
+
+A thin layer over the Python API.  Bad input (files, fields, options) is
+reported as ``file: field.path: what is wrong`` with exit status 2 and no
+traceback; an existing output directory with files is never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import unicodedata
+from typing import Sequence
+
+from . import __version__
+from .errors import ScenarioError
+from .kpis import CASE_KPIS, KPIS, STATION_KPIS
+from .loading import load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value != value:  # NaN
+        return "-"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def _table(rows: list[list[str]], right_cols: set[int]) -> str:
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append("  ".join(_pad(c, widths[i], i in right_cols) for i, c in enumerate(r)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _kpi_rows(summary, scope: str, kpis) -> list[list[str]]:
+    sub = summary[summary["scope"] == scope].set_index("kpi")
+    rows = [["KPI", "指标", "mean", "95% CI", "unit"]]
+    for k in kpis:
+        if k.name not in sub.index:
+            continue
+        r = sub.loc[k.name]
+        if r["n"] == 0:
+            continue
+        ci = "-" if r["ci_low"] != r["ci_low"] else f"[{_fmt(r['ci_low'], k.unit)}, {_fmt(r['ci_high'], k.unit)}]"
+        rows.append([k.name, k.zh, _fmt(r["mean"], k.unit), ci, k.unit])
+    return rows
+
+
+def render_summary(result) -> str:
+    """The KPI tables printed by ``approval-sim run``."""
+    s = result.scenario
+    out = [
+        f"{s.name}: {result.replications} replication(s), seed {result.seed}, "
+        f"horizon {s.run.horizon_working_days:g} working days after {s.run.warmup_working_days:g} warm-up"
+    ]
+    out += ["", "All cases / 全部办件", _table(_kpi_rows(result.summary, "all", CASE_KPIS), {2})]
+    if len(s.case_types) > 1:
+        for ct in s.case_types:
+            title = f"Case type {ct.id}" + (f" / {ct.name}" if ct.name else "")
+            out += ["", title, _table(_kpi_rows(result.summary, f"case_type:{ct.id}", CASE_KPIS), {2})]
+    summary = result.summary
+    rows = [["station", "kind", "positions"] + [f"{k.name} / {k.zh}" for k in STATION_KPIS]]
+    for st in result.stations.drop_duplicates("station").itertuples(index=False):
+        sub = summary[summary["scope"] == f"station:{st.station}"].set_index("kpi")
+        rows.append(
+            [st.station, st.kind, str(st.capacity)]
+            + [_fmt(sub.loc[k.name, "mean"], k.unit) if k.name in sub.index else "-" for k in STATION_KPIS]
+        )
+    out += ["", "Windows and back-office roles / 窗口与后台岗位 (means over replications)", _table(rows, set(range(2, 3 + len(STATION_KPIS))))]
+    return "\n".join(out)
+
+
+def _progress_bar(total: int):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None, None
+    bar = tqdm(total=total, desc="replications", unit="rep", file=sys.stderr, delay=0.5, leave=False, disable=None)
+
+    def update(done, _total):
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def cmd_run(args) -> int:
+    from .export import OutputExists, check_out_dir, write_run
+    from .runner import run
+
+    scenario = load_scenario(args.scenario)
+    if args.out:
+        check_out_dir(args.out)  # fail before spending time on the run
+    reps = args.reps if args.reps is not None else scenario.run.replications
+    bar, update = _progress_bar(reps)
+    try:
+        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.out:
+        try:
+            files = write_run(result, args.out)
+        except OutputExists as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if not args.json:
+            print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    if args.json:
+        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render_summary(result))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    s = load_scenario(args.scenario)
+    n_steps = sum(len(i.steps) for i in s.items)
+    print(
+        f"{args.scenario}: ok - {s.name!r}: {len(s.sites)} sites, {len(s.departments)} departments, "
+        f"{len(s.windows)} window groups, {len(s.items)} items ({n_steps} back-office steps), "
+        f"{len(s.externals)} externals, {len(s.case_types)} case types"
+    )
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors: exit 2 with a one-line reason
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="approval-sim", description="Simulate government approval processes and their reforms.")
+    p.add_argument("--version", action="version", version=f"approval-sim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a scenario and report KPIs with 95%% confidence intervals")
+    r.add_argument("scenario", help="scenario file (YAML)")
+    r.add_argument("--reps", type=_positive_int, default=None, help="replications (default: the file's run.replications)")
+    r.add_argument("--seed", type=_seed, default=None, help="random seed (default: the file's run.seed)")
+    r.add_argument("--out", default=None, help="new directory for CSV tables and summary.json")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    r.add_argument("--trace", action="store_true", help="also record every activity (activities.csv with --out)")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("validate", help="check a scenario file and explain every problem")
+    v.add_argument("scenario", help="scenario file (YAML)")
+    v.set_defaults(func=cmd_validate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

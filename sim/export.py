@@ -1,0 +1,67 @@
+"""Writing results to a directory of tidy CSV tables plus a JSON summary.
+
+The directory is written next to its final place and renamed into it at the
+end, so a failed run leaves nothing half-written, and an existing directory
+with files in it is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .runner import RunResult
+
+__all__ = ["OutputExists", "check_out_dir", "write_run"]
+
+
+class OutputExists(FileExistsError):
+    """The output directory already holds files."""
+
+
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """Refuse an output directory that exists and is not empty (or is a file)."""
+    p = Path(out)
+    if p.exists():
+        if not p.is_dir():
+            raise OutputExists(f"{p}: exists and is not a directory; choose another --out")
+        if any(p.iterdir()):
+            raise OutputExists(f"{p}: already exists and is not empty; choose a new --out directory (nothing was written)")
+    return p
+
+
+def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
+    """Write all tables of ``result`` into the new directory ``out``; returns the files."""
+    final = check_out_dir(out)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        tables = {
+            "summary.csv": result.summary,
+            "replications.csv": result.kpis,
+            "cases.csv": result.cases,
+            "stations.csv": result.stations,
+            "stations_by_hour.csv": result.stations_by_hour,
+        }
+        if result.trace is not None:
+            tables["activities.csv"] = result.trace
+        for name, df in tables.items():
+            df.to_csv(tmp / name, index=False)
+        (tmp / "summary.json").write_text(
+            json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        (tmp / "scenario.yaml").write_text(
+            yaml.safe_dump(result.scenario.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        if final.exists():  # empty directory: replace it
+            final.rmdir()
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(final.iterdir())

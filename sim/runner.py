@@ -1,0 +1,138 @@
+"""Replications of one scenario: ``run(scenario, replications, seed) -> RunResult``.
+
+Replication ``r`` uses streams spawned from ``(seed, r)`` only, so a run of
+10 replications contains the first 5 of a run of 5, and the numbers do not
+depend on the order or process in which replications run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from .engine import simulate
+from .kpis import KPIS
+from .scenario import Scenario
+from .stats import summarise
+
+__all__ = ["RunResult", "run"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Tables of all replications and the summary with confidence intervals."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    kpis: pd.DataFrame  # replication, scope, kpi, value
+    summary: pd.DataFrame  # scope, kpi, mean, ci_low, ci_high, std, n
+    cases: pd.DataFrame
+    stations: pd.DataFrame
+    stations_by_hour: pd.DataFrame
+    trace: pd.DataFrame | None = field(default=None, repr=False)
+
+    def estimate(self, kpi: str, scope: str = "all") -> tuple[float, float, float]:
+        """(mean, ci_low, ci_high) of one KPI."""
+        s = self.summary
+        row = s[(s["scope"] == scope) & (s["kpi"] == kpi)]
+        if row.empty:
+            raise KeyError(f"no KPI {kpi!r} in scope {scope!r}")
+        r = row.iloc[0]
+        return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+
+    def to_json_dict(self) -> dict:
+        """The summary as plain data: every KPI with mean and 95% CI bounds."""
+        return summary_json(self.summary, self.scenario, self.seed, self.replications)
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if x != x else x  # NaN -> null
+
+
+def summary_json(summary: pd.DataFrame, scenario: Scenario, seed: int, replications: int) -> dict:
+    from . import __version__
+
+    def block(sub: pd.DataFrame) -> dict:
+        out = {}
+        for r in sub.itertuples(index=False):
+            k = KPIS.get(r.kpi)
+            out[r.kpi] = {
+                "mean": _num(r.mean),
+                "ci_low": _num(r.ci_low),
+                "ci_high": _num(r.ci_high),
+                "n": int(r.n),
+                "unit": k.unit if k else "",
+                "zh": k.zh if k else "",
+            }
+        return out
+
+    case_types, stations = {}, {}
+    for scope, sub in summary.groupby("scope", sort=False):
+        if scope.startswith("case_type:"):
+            case_types[scope.split(":", 1)[1]] = block(sub)
+        elif scope.startswith("station:"):
+            stations[scope.split(":", 1)[1]] = block(sub)
+    return {
+        "scenario": scenario.name,
+        "scenario_hash": scenario.content_hash(),
+        "seed": seed,
+        "replications": replications,
+        "confidence_level": 0.95,
+        "horizon_working_days": scenario.run.horizon_working_days,
+        "warmup_working_days": scenario.run.warmup_working_days,
+        "version": __version__,
+        "kpis": block(summary[summary["scope"] == "all"]),
+        "case_types": case_types,
+        "stations": stations,
+    }
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    *,
+    trace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run replications ``0 .. replications-1`` of ``scenario`` with ``seed``.
+
+    Defaults come from the scenario's ``run`` settings.  ``progress(done,
+    total)`` is called after each replication.
+    """
+    n = scenario.run.replications if replications is None else int(replications)
+    if n < 1:
+        raise ValueError(f"replications must be >= 1 (got {n})")
+    seed = scenario.run.seed if seed is None else int(seed)
+    reps = []
+    for r in range(n):
+        reps.append(simulate(scenario, seed=seed, replication=r, trace=trace))
+        if progress is not None:
+            progress(r + 1, n)
+    return combine(scenario, seed, reps)
+
+
+def combine(scenario: Scenario, seed: int, reps) -> RunResult:
+    """One result from replications (in any order; sorted by index)."""
+    reps = sorted(reps, key=lambda r: r.replication)
+
+    def cat(name):
+        frames = [getattr(r, name) for r in reps if getattr(r, name) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    kpis = cat("kpis")
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        replications=len(reps),
+        kpis=kpis,
+        summary=summarise(kpis),
+        cases=cat("cases"),
+        stations=cat("stations"),
+        stations_by_hour=cat("stations_by_hour"),
+        trace=cat("trace"),
+    )
