@@ -293,7 +293,11 @@ class _Model:
         return np.concatenate(parts) if parts else np.empty((0, len(RECORD_FIELDS)))
 
     # -- building blocks used by compiled flows ---------------------------------
-    def work(self, station: Station, minutes: float, trace_case=None, activity=""):
+    def log(self, case, activity, kind, resource, enabled, start, end):
+        """Add one activity to the trace (only called when tracing)."""
+        self.trace.append((case.idx, case.ctype, activity, kind, resource, enabled, start, end))
+
+    def work(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
         """Queue for ``station`` and hold one server for ``minutes`` working minutes.
 
         Returns (waited working minutes) via StopIteration value.
@@ -323,7 +327,7 @@ class _Model:
         station.start.append(start)
         station.end.append(end)
         if self.trace is not None and trace_case is not None:
-            self.trace.append((trace_case.idx, trace_case.ctype, activity, station.id, enter, start, end))
+            self.log(trace_case, activity, kind, station.id, enter, start, end)
         return wait
 
     def delay_working(self, minutes: float):
@@ -348,12 +352,14 @@ class _Model:
                 opened = self.clock.next_open(now)
                 if opened > now:
                     yield env.timeout(opened - now)
+                    if self.trace is not None:
+                        self.log(case, "wait_for_opening", "wait_open", site, now, now, opened)
         case.trips += 1
         if minutes > 0:
             case.travel += minutes
             yield env.timeout(minutes)
             if self.trace is not None:
-                self.trace.append((case.idx, case.ctype, "travel", site, now, env.now - minutes, env.now))
+                self.log(case, "travel", "travel", site, env.now - minutes, env.now - minutes, env.now)
 
     def external(self, case, ext_id):
         env = self.env
@@ -382,7 +388,7 @@ class _Model:
         if req is not None:
             cap.release(req)
         if self.trace is not None:
-            self.trace.append((case.idx, case.ctype, ext_id, e.kind, enable, start, env.now))
+            self.log(case, ext_id, e.kind, ext_id, enable, start, env.now)
 
     def _next_sitting(self, m, now):
         clock = self.clock
@@ -524,7 +530,7 @@ class _Compiler:
                     else:
                         sn, sok = 1, int(ok)
             if trace is not None:
-                trace.append((case.idx, case.ctype, label, station.id, enter, start, end))
+                m.log(case, label, "intake", station.id, enter, start, end)
             del active[case.idx]
             rows.append((
                 case.idx, case.ctype, case.arrival, end, COMPLETED, case.online, visit, visit,
@@ -696,7 +702,7 @@ class _Compiler:
                 minutes = 0.0
                 for it in items:
                     minutes += it.intake()
-                case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}")
+                case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}", "intake")
                 if not online:
                     case.site = window.site
                     case.left_at = env.now
@@ -710,11 +716,14 @@ class _Compiler:
                         case.abandoned = True
                         return
                     days = compiler.fix()
+                    t_fix = env.now
                     if days > 0:
                         if compiler.fix_basis == "calendar":
                             yield env.timeout(days * MINUTES_PER_DAY)
                         else:
                             yield m.delay_working(days * day)
+                    if m.trace is not None:
+                        m.log(case, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
                     continue
                 break
             accepted = env.now
@@ -760,15 +769,18 @@ class _Compiler:
                     yield from m.go_to(case, window.site)
                     if pickup_service:
                         minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
-                        case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}")
+                        case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}", "pickup")
                     case.site = window.site
                     case.left_at = env.now
                     if areq is not None:
                         case.applicant.release(areq)
                 if mails:
                     days = max(it.mail() for it in mails)
+                    t_mail = env.now
                     if days > 0:
                         yield env.timeout(days * MINUTES_PER_DAY)
+                    if m.trace is not None:
+                        m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
 
         return apply
 
@@ -776,12 +788,18 @@ class _Compiler:
         """Hand-off, sign-off chain and hand-back of one item; returns the decision time."""
         m = self.m
         env = m.env
+        t0 = env.now
         ev = m.delay_working(it.handoff_in())
         if ev is not None:
             yield ev
+            if m.trace is not None:
+                m.log(case, f"handoff:{it.id}", "handoff", "to_back_office", t0, t0, env.now)
         for station, draw, key in it.steps:
-            case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}")
+            case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step")
+        t0 = env.now
         ev = m.delay_working(it.handoff_out())
         if ev is not None:
             yield ev
+            if m.trace is not None:
+                m.log(case, f"handoff:{it.id}", "handoff", "to_window", t0, t0, env.now)
         return env.now

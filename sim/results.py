@@ -220,7 +220,10 @@ def build_replication(model, seed: int, replication: int) -> Replication:
 
     trace = None
     if model.trace is not None:
-        trace = pd.DataFrame(model.trace, columns=["case", "case_type", "activity", "resource", "enabled_minute", "start_minute", "end_minute"])
+        trace = pd.DataFrame(
+            model.trace,
+            columns=["case", "case_type", "activity", "kind", "resource", "enabled_minute", "start_minute", "end_minute"],
+        )
         trace["case_type"] = pd.Categorical.from_codes(trace["case_type"].to_numpy(dtype=np.int32), categories=ct_ids)
     for df in (cases, stations, stations_by_hour, kpis):
         df.insert(0, "replication", replication)

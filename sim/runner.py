@@ -101,6 +101,9 @@ def run(
 ) -> RunResult:
     """Run replications ``0 .. replications-1`` of ``scenario`` with ``seed``.
 
+    Confidence intervals are Student-t intervals over replications (95%);
+    intervals of shares are clipped to [0, 1].
+
     Defaults come from the scenario's ``run`` settings.  ``progress(done,
     total)`` is called after each replication.
     """
@@ -125,12 +128,15 @@ def combine(scenario: Scenario, seed: int, reps) -> RunResult:
         return pd.concat(frames, ignore_index=True) if frames else None
 
     kpis = cat("kpis")
+    summary = summarise(kpis)
+    shares = summary["kpi"].map(lambda k: KPIS[k].unit == "share" if k in KPIS else False).to_numpy(bool)
+    summary.loc[shares, ["ci_low", "ci_high"]] = summary.loc[shares, ["ci_low", "ci_high"]].clip(0.0, 1.0)
     return RunResult(
         scenario=scenario,
         seed=seed,
         replications=len(reps),
         kpis=kpis,
-        summary=summarise(kpis),
+        summary=summary,
         cases=cat("cases"),
         stations=cat("stations"),
         stations_by_hour=cat("stations_by_hour"),
