@@ -714,6 +714,8 @@ class _Compiler:
                     ps = compiler.abandon_p
                     if compiler.abandon_u() < ps[min(attempt, len(ps)) - 1]:
                         case.abandoned = True
+                        if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
+                            compiler._release_all(case)
                         return
                     days = compiler.fix()
                     t_fix = env.now

@@ -78,6 +78,11 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Probl
             out_loc, text = loc[:-1], f"unknown field '{name}'{hint}"
         elif kind == "missing":
             out_loc, text = loc, "required field is missing"
+        elif kind == "too_short":
+            n = (err.get("ctx") or {}).get("min_length", 1)
+            out_loc, text = loc, f"must have at least {n} entr{'y' if n == 1 else 'ies'}"
+        elif kind == "string_pattern_mismatch":
+            out_loc, text = loc, f"an id may not contain spaces, '.', '[' or ']' (got {_show(given)})"
         else:
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
