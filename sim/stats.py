@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 __all__ = ["mean_ci", "summarise"]
 
@@ -26,6 +25,8 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, float, in
     if n == 1:
         return (m, math.nan, math.nan, math.nan, 1)
     s = float(x.std(ddof=1))
+    from scipy import stats as _st  # imported here: keeps the CLI quick to start
+
     half = float(_st.t.ppf(0.5 + level / 2, n - 1)) * s / math.sqrt(n)
     return (m, m - half, m + half, s, n)
 
