@@ -144,6 +144,29 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_reforms(args) -> int:
+    import inspect
+
+    from .reforms import REFORMS
+
+    if args.name is None:
+        width = max(len(n) for n in REFORMS)
+        for r in REFORMS.values():
+            print(f"{r.name.ljust(width)}  {r.zh}  - {r.mechanism}")
+        return 0
+    r = REFORMS.get(args.name)
+    if r is None:
+        print(f"error: unknown reform {args.name!r}; known: {', '.join(REFORMS)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{r.name} / {r.zh}\n")
+    print(inspect.getdoc(r.function))
+    print("\nparameters:")
+    for p in list(inspect.signature(r.function).parameters.values())[1:]:
+        default = "required" if p.default is inspect.Parameter.empty else f"default {p.default!r}"
+        print(f"  {p.name}: {default}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors: exit 2 with a one-line reason
         self.print_usage(sys.stderr)
@@ -188,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file and explain every problem")
     v.add_argument("scenario", help="scenario file (YAML)")
     v.set_defaults(func=cmd_validate)
+
+    f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
+    f.add_argument("name", nargs="?", default=None, help="reform to explain")
+    f.set_defaults(func=cmd_reforms)
     return p
 
 

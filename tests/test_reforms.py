@@ -83,3 +83,16 @@ def test_unknown_reform_and_bad_parameter_are_reported(base):
         apply_reform(base, "merge")
     with pytest.raises(ScenarioError, match="no department with id 'nope'"):
         apply_reform(base, "centralise", departments=["nope"])
+
+
+def test_cli_lists_and_explains_reforms(capsys):
+    from sim.cli import main
+
+    assert main(["reforms"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == len(REFORMS) and out[0].startswith("centralise") and "三集中" in out[0]
+    assert main(["reforms", "tolerance_acceptance"]) == 0
+    text = capsys.readouterr().out
+    assert "容缺受理" in text and "share_tolerated: default 0.8" in text
+    assert main(["reforms", "nope"]) == 2
+    assert "unknown reform 'nope'" in capsys.readouterr().err
