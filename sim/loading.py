@@ -64,8 +64,18 @@ def read_yaml(path: str | os.PathLike) -> Any:
         raise ScenarioError([Problem("(file)", f"YAML syntax: {exc}")], str(p)) from None
 
 
-def load_scenario(path: str | os.PathLike) -> Scenario:
+def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
     """Load and validate a scenario file.
+
+    A file may instead name a ``base`` file (path relative to it) and a list of
+    ``reforms`` to apply to it, plus top-level fields that replace the base's
+    (``name``, ``description``, ``run`` ...)::
+
+        base: county_before_reform.yaml
+        name: County after reform
+        reforms:
+          - {reform: centralise}
+          - {reform: tolerance_acceptance, share_tolerated: 0.8}
 
     Raises :class:`ScenarioError` naming the file, every field path at fault and
     what is wrong with it.
@@ -73,4 +83,40 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     data = read_yaml(path)
     if data is None:
         raise ScenarioError([Problem("(top level)", "the file is empty")], str(path))
+    if isinstance(data, dict) and "base" in data:
+        return _load_reformed(Path(path), data, _seen)
     return Scenario.from_dict(data, source=str(path))
+
+
+def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
+    from .reforms import apply_reform
+
+    src = str(path)
+    base_ref = data.pop("base")
+    reforms = data.pop("reforms", [])
+    if not isinstance(base_ref, str):
+        raise ScenarioError([Problem("base", "must be the path of a scenario file")], src)
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ScenarioError([Problem("base", f"files name each other as base: {base_ref}")], src)
+    try:
+        base = load_scenario(base_path, seen + (path.resolve(),))
+    except ScenarioError as exc:
+        raise ScenarioError([Problem("base", f"{base_ref}: {p}") for p in exc.problems], src) from None
+    if not isinstance(reforms, list):
+        raise ScenarioError([Problem("reforms", "must be a list of {reform: name, ...parameters}")], src)
+    try:
+        scenario = base.evolve(**data) if data else base
+    except ScenarioError as exc:
+        raise exc.with_source(src) from None
+    for i, spec in enumerate(reforms):
+        if not isinstance(spec, dict) or "reform" not in spec:
+            raise ScenarioError([Problem(f"reforms[{i}]", "expected a mapping with 'reform: <name>' and its parameters")], src)
+        params = {k: v for k, v in spec.items() if k != "reform"}
+        try:
+            scenario = apply_reform(scenario, spec["reform"], **params)
+        except ScenarioError as exc:
+            raise ScenarioError([Problem(f"reforms[{i}].{p.path}", p.message) for p in exc.problems], src) from None
+        except TypeError as exc:
+            raise ScenarioError([Problem(f"reforms[{i}]", f"bad parameters: {exc}")], src) from None
+    return scenario

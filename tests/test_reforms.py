@@ -96,3 +96,27 @@ def test_cli_lists_and_explains_reforms(capsys):
     assert "容缺受理" in text and "share_tolerated: default 0.8" in text
     assert main(["reforms", "nope"]) == 2
     assert "unknown reform 'nope'" in capsys.readouterr().err
+
+
+def test_scenario_file_with_base_and_reforms(tmp_path):
+    from sim import ScenarioError
+
+    after = load_scenario("scenarios/county_after_reform.yaml")
+    before = load_scenario("scenarios/county_before_reform.yaml")
+    assert after.name.startswith("County after reform")
+    assert {w.site for w in after.windows} == {"service_hall"}
+    assert after.item("company_registration").kind == "immediate"
+    assert after.run == before.run
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"base: {(tmp_path.parent / 'none.yaml').as_posix()}\nreforms: []\n", encoding="utf-8"
+    )
+    with pytest.raises(ScenarioError, match="base: .*file not found"):
+        load_scenario(bad)
+    bad.write_text(
+        "base: " + str((__import__('pathlib').Path('scenarios/county_before_reform.yaml')).resolve())
+        + "\nreforms:\n  - {reform: centralise, departments: [nope]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"reforms\[0\]\.departments: no department with id 'nope'"):
+        load_scenario(bad)
