@@ -133,6 +133,72 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .compare import compare
+    from .export import check_out_dir
+
+    scenarios = [load_scenario(p) for p in [args.base, *args.others]]
+    if args.out:
+        check_out_dir(args.out)
+    n = args.reps if args.reps is not None else scenarios[0].run.replications
+    bar, update = _progress_bar(n * len(scenarios))
+    try:
+        results, table = compare(scenarios, n, args.seed, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.out:
+        import os
+        import tempfile
+        from pathlib import Path
+
+        final = Path(args.out)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        table.to_csv(tmp / "comparison.csv", index=False)
+        for k, r in enumerate(results):
+            r.kpis.to_csv(tmp / f"replications_{k}.csv", index=False)
+        if final.exists():
+            final.rmdir()
+        os.replace(tmp, final)
+    if args.json:
+        out = []
+        for k, r in enumerate(results):
+            sub = table[table["index"] == k]
+            kp = {}
+            for row in sub.itertuples(index=False):
+                scope = kp.setdefault(row.scope, {})
+                f = lambda x: None if x != x else float(x)  # noqa: E731
+                scope[row.kpi] = {
+                    "mean": f(row.mean), "ci_low": f(row.ci_low), "ci_high": f(row.ci_high),
+                    "diff": {"mean": f(row.diff_mean), "ci_low": f(row.diff_ci_low), "ci_high": f(row.diff_ci_high)},
+                    "compression": {"mean": f(row.compression_mean), "ci_low": f(row.compression_ci_low), "ci_high": f(row.compression_ci_high)},
+                }
+            out.append({"scenario": r.scenario.name, "scenario_hash": r.scenario.content_hash(), "base": k == 0, "kpis": kp})
+        json.dump({"seed": results[0].seed, "replications": n, "scenarios": out}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for k, r in enumerate(results[1:], start=1):
+        sub = table[(table["index"] == k) & (table["scope"] == "all")].set_index("kpi")
+        rows = [["KPI", "指标", "base", "new", "difference [95% CI]", "压缩率 compression [95% CI]"]]
+        for kd in CASE_KPIS:
+            if kd.name not in sub.index or sub.loc[kd.name, "n"] == 0:
+                continue
+            row = sub.loc[kd.name]
+            b = table[(table["index"] == 0) & (table["scope"] == "all") & (table["kpi"] == kd.name)]["mean"].iloc[0]
+            comp = "-" if row["compression_ci_low"] != row["compression_ci_low"] else (
+                f"{100 * row['compression_mean']:.1f}% [{100 * row['compression_ci_low']:.1f}%, {100 * row['compression_ci_high']:.1f}%]"
+            )
+            diff = "-" if row["diff_ci_low"] != row["diff_ci_low"] else (
+                f"{_fmt(row['diff_mean'], kd.unit)} [{_fmt(row['diff_ci_low'], kd.unit)}, {_fmt(row['diff_ci_high'], kd.unit)}]"
+            )
+            rows.append([kd.name, kd.zh, _fmt(b, kd.unit), _fmt(row["mean"], kd.unit), diff, comp])
+        print(f"{results[0].scenario.name}  ->  {r.scenario.name}  ({n} paired replications, seed {r.seed})")
+        print(_table(rows, {2, 3}))
+        print()
+    return 0
+
+
 def cmd_validate(args) -> int:
     s = load_scenario(args.scenario)
     n_steps = sum(len(i.steps) for i in s.items)
@@ -211,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file and explain every problem")
     v.add_argument("scenario", help="scenario file (YAML)")
     v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("compare", help="compare scenarios with common random numbers")
+    c.add_argument("base", help="base scenario file")
+    c.add_argument("others", nargs="+", help="scenario files to compare with the base")
+    c.add_argument("--reps", type=_positive_int, default=None)
+    c.add_argument("--seed", type=_seed, default=None)
+    c.add_argument("--json", action="store_true", help="print values, paired differences and compression rates as JSON")
+    c.add_argument("--out", default=None, help="new directory for comparison.csv")
+    c.set_defaults(func=cmd_compare)
 
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")
