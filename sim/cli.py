@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import compare
-    from .export import check_out_dir
+    from .export import check_out_dir, write_tables
 
     scenarios = [load_scenario(p) for p in [args.base, *args.others]]
     if args.out:
@@ -148,19 +148,9 @@ def cmd_compare(args) -> int:
         if bar is not None:
             bar.close()
     if args.out:
-        import os
-        import tempfile
-        from pathlib import Path
-
-        final = Path(args.out)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-        table.to_csv(tmp / "comparison.csv", index=False)
-        for k, r in enumerate(results):
-            r.kpis.to_csv(tmp / f"replications_{k}.csv", index=False)
-        if final.exists():
-            final.rmdir()
-        os.replace(tmp, final)
+        tables = {"comparison.csv": table}
+        tables.update({f"replications_{k}.csv": r.kpis for k, r in enumerate(results)})
+        write_tables(args.out, tables)
     if args.json:
         out = []
         for k, r in enumerate(results):

@@ -17,7 +17,7 @@ import yaml
 
 from .runner import RunResult
 
-__all__ = ["OutputExists", "check_out_dir", "write_run"]
+__all__ = ["OutputExists", "check_out_dir", "write_run", "write_tables"]
 
 
 class OutputExists(FileExistsError):
@@ -35,29 +35,16 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     return p
 
 
-def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
-    """Write all tables of ``result`` into the new directory ``out``; returns the files."""
+def write_tables(out: str | os.PathLike, tables: dict, texts: dict | None = None) -> list[Path]:
+    """Write CSV ``tables`` and text files into the new directory ``out``, atomically."""
     final = check_out_dir(out)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        tables = {
-            "summary.csv": result.summary,
-            "replications.csv": result.kpis,
-            "cases.csv": result.cases,
-            "stations.csv": result.stations,
-            "stations_by_hour.csv": result.stations_by_hour,
-        }
-        if result.trace is not None:
-            tables["activities.csv"] = result.trace
         for name, df in tables.items():
             df.to_csv(tmp / name, index=False)
-        (tmp / "summary.json").write_text(
-            json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        (tmp / "scenario.yaml").write_text(
-            yaml.safe_dump(result.scenario.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
+        for name, text in (texts or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         if final.exists():  # empty directory: replace it
             final.rmdir()
         os.replace(tmp, final)
@@ -65,3 +52,21 @@ def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return sorted(final.iterdir())
+
+
+def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
+    """Write all tables of ``result`` into the new directory ``out``; returns the files."""
+    tables = {
+        "summary.csv": result.summary,
+        "replications.csv": result.kpis,
+        "cases.csv": result.cases,
+        "stations.csv": result.stations,
+        "stations_by_hour.csv": result.stations_by_hour,
+    }
+    if result.trace is not None:
+        tables["activities.csv"] = result.trace
+    texts = {
+        "summary.json": json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2),
+        "scenario.yaml": yaml.safe_dump(result.scenario.to_dict(), allow_unicode=True, sort_keys=False),
+    }
+    return write_tables(out, tables, texts)

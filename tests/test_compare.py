@@ -52,3 +52,14 @@ def test_compare_cli_json(tmp_path, capsys):
     travel = data["scenarios"][1]["kpis"]["all"]["travel_minutes_mean"]
     assert set(travel) == {"mean", "ci_low", "ci_high", "diff", "compression"}
     assert travel["diff"]["mean"] < 0 < travel["compression"]["mean"]
+
+
+def test_compare_out_writes_tables_and_refuses_existing(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    text = open("scenarios/county_before_reform.yaml", encoding="utf-8").read()
+    base.write_text(text.replace("horizon_working_days: 60", "horizon_working_days: 3"), encoding="utf-8")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(base), str(base), "--reps", "2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "replications_0.csv", "replications_1.csv"]
+    assert main(["compare", str(base), str(base), "--reps", "2", "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
