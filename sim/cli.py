@@ -189,6 +189,26 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_bottlenecks(args) -> int:
+    from .bottlenecks import decompose
+    from .engine import simulate
+
+    scenario = load_scenario(args.scenario)
+    seed = scenario.run.seed if args.seed is None else args.seed
+    rep = simulate(scenario, seed=seed, trace=True)
+    d = decompose(rep, scenario)
+    if args.json:
+        json.dump(d.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    rows = [["where the lead time goes / 时长构成", "working minutes per case", "share"]]
+    for r in d.itertuples(index=False):
+        rows.append([r.category, f"{r.working_minutes_per_case:,.1f}", f"{100 * r.share:.1f}%"])
+    print(f"{scenario.name}: critical-path decomposition of lead time (replication 0, seed {seed})")
+    print(_table(rows, {1, 2}))
+    return 0
+
+
 def cmd_validate(args) -> int:
     s = load_scenario(args.scenario)
     n_steps = sum(len(i.steps) for i in s.items)
@@ -276,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print values, paired differences and compression rates as JSON")
     c.add_argument("--out", default=None, help="new directory for comparison.csv")
     c.set_defaults(func=cmd_compare)
+
+    b = sub.add_parser("bottlenecks", help="which queues, steps and waits make up the lead time")
+    b.add_argument("scenario", help="scenario file (YAML)")
+    b.add_argument("--seed", type=_seed, default=None)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bottlenecks)
 
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")

@@ -1,0 +1,88 @@
+"""Where lead time goes: decomposition along each case's critical path.
+
+From an activity trace (``simulate(..., trace=True)``) each completed case is
+walked back from its end: the activity that ended last, then the one that
+ended when that one was enabled, and so on back to the arrival.  Parallel
+branches that ended earlier are off the critical path and do not count.  Each
+activity on the path contributes its wait (enabled -> start) and its duration
+(start -> end) to a category; time on the path with no activity is "other".
+Times are working minutes, so shares add up to the mean lead time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from .calendar import clock_for
+
+__all__ = ["decompose"]
+
+_EPS = 1e-6
+
+
+def _parts(kind: str, activity: str, resource: str) -> tuple[str, str]:
+    """(category of the wait, category of the activity's own duration)."""
+    if kind in ("intake", "pickup", "step"):
+        return f"queue:{resource}", f"service:{resource}"
+    if kind == "meeting":
+        return f"meeting_wait:{resource}", f"meeting_decision:{resource}"
+    if kind == "intermediary":
+        return f"intermediary_queue:{resource}", f"intermediary:{resource}"
+    if kind == "fixed_period":
+        return f"fixed_period:{resource}", f"fixed_period:{resource}"
+    if kind == "fix":
+        return "applicant_fixing", "applicant_fixing"
+    if kind == "wait_open":
+        return "waiting_for_opening", "waiting_for_opening"
+    return kind, kind  # travel, handoff, mail
+
+
+def decompose(replication, scenario) -> pd.DataFrame:
+    """Share of mean lead time by category, over completed cases of one traced replication.
+
+    Returns a table (category, working_minutes_per_case, share) sorted by share.
+    """
+    if replication.trace is None:
+        raise ValueError("decompose needs a replication run with trace=True")
+    clock = clock_for(scenario.calendar)
+    cases = replication.cases[replication.cases["status"] == "completed"]
+    tr = replication.trace[replication.trace["case"].isin(cases["case"])]
+    w_en = clock.working_array(tr["enabled_minute"].to_numpy())
+    w_st = clock.working_array(tr["start_minute"].to_numpy())
+    w_end = clock.working_array(tr["end_minute"].to_numpy())
+    case_ids = tr["case"].to_numpy()
+    kinds, acts, ress = tr["kind"].to_numpy(), tr["activity"].to_numpy(), tr["resource"].astype(str).to_numpy()
+    by_case: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(case_ids):
+        by_case[int(c)].append(i)
+    totals: dict[str, float] = defaultdict(float)
+    w_arr = clock.working_array(cases["arrival_minute"].to_numpy())
+    w_fin = clock.working_array(cases["end_minute"].to_numpy())
+    for c, wa, wf in zip(cases["case"].to_numpy(), w_arr, w_fin):
+        rows = sorted(by_case.get(int(c), []), key=lambda i: (w_end[i], w_en[i]))
+        cur = wf
+        while rows and cur > wa + _EPS:
+            k = len(rows) - 1
+            while k >= 0 and w_end[rows[k]] > cur + _EPS:
+                k -= 1
+            if k < 0:
+                break
+            i = rows.pop(k)
+            if w_end[i] < cur - _EPS:
+                totals["other"] += cur - w_end[i]
+            wait_cat, own_cat = _parts(kinds[i], acts[i], ress[i])
+            totals[wait_cat] += max(0.0, w_st[i] - w_en[i])
+            totals[own_cat] += max(0.0, w_end[i] - w_st[i])
+            cur = min(cur, w_en[i])
+        if cur > wa + _EPS:
+            totals["other"] += cur - wa
+    n = max(len(cases), 1)
+    lead = float((w_fin - w_arr).sum())
+    out = pd.DataFrame(
+        [(k, v / n, v / lead if lead > 0 else np.nan) for k, v in totals.items() if v > 0],
+        columns=["category", "working_minutes_per_case", "share"],
+    )
+    return out.sort_values("share", ascending=False, ignore_index=True)
