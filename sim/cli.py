@@ -209,6 +209,28 @@ def cmd_bottlenecks(args) -> int:
     return 0
 
 
+def cmd_attribute(args) -> int:
+    from .attribution import shapley
+    from .loading import reform_plan
+
+    base, plan = reform_plan(args.scenario)
+    if not plan:
+        print(f"error: {args.scenario}: reforms: the file lists no reforms to attribute", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    table = shapley(base, plan, kpi=args.kpi, scope=args.scope, replications=args.reps, seed=args.seed)
+    if args.json:
+        json.dump(table.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    rows = [["reform", "Shapley value [95% CI]", "share of total"]]
+    for r in table.itertuples(index=False):
+        ci = "" if r.ci_low != r.ci_low else f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+        rows.append([r.reform, f"{r.shapley_mean:.4g}{ci}", f"{100 * r.share_of_total:.1f}%"])
+    print(f"{args.scenario}: change in {args.kpi} ({args.scope}) from its base to base + all reforms, split by reform (Shapley values)")
+    print(_table(rows, {1, 2}))
+    return 0
+
+
 def cmd_validate(args) -> int:
     s = load_scenario(args.scenario)
     n_steps = sum(len(i.steps) for i in s.items)
@@ -302,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=_seed, default=None)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bottlenecks)
+
+    a = sub.add_parser("attribute", help="split a reformed file's saving among its reforms (Shapley values)")
+    a.add_argument("scenario", help="a reformed scenario file (with base: and reforms:)")
+    a.add_argument("--kpi", default="lead_time_working_days_mean", choices=sorted(KPIS))
+    a.add_argument("--scope", default="all", help="all, case_type:<id> or station:<id>")
+    a.add_argument("--reps", type=_positive_int, default=None)
+    a.add_argument("--seed", type=_seed, default=None)
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_attribute)
 
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")

@@ -88,10 +88,18 @@ def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
     return Scenario.from_dict(data, source=str(path))
 
 
-def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
-    from .reforms import apply_reform
+def reform_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str, dict]]]:
+    """(base scenario with the file's overrides, [(reform, params), ...]) of a reformed file."""
+    p = Path(path)
+    data = read_yaml(p)
+    if not isinstance(data, dict) or "base" not in data:
+        raise ScenarioError([Problem("base", "this file names no base scenario and reforms")], str(p))
+    return _plan(p, data, ())
 
+
+def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str, dict]]]:
     src = str(path)
+    data = dict(data)
     base_ref = data.pop("base")
     reforms = data.pop("reforms", [])
     if not isinstance(base_ref, str):
@@ -109,12 +117,22 @@ def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
         scenario = base.evolve(**data) if data else base
     except ScenarioError as exc:
         raise exc.with_source(src) from None
+    plan = []
     for i, spec in enumerate(reforms):
         if not isinstance(spec, dict) or "reform" not in spec:
             raise ScenarioError([Problem(f"reforms[{i}]", "expected a mapping with 'reform: <name>' and its parameters")], src)
-        params = {k: v for k, v in spec.items() if k != "reform"}
+        plan.append((spec["reform"], {k: v for k, v in spec.items() if k != "reform"}))
+    return scenario, plan
+
+
+def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
+    from .reforms import apply_reform
+
+    src = str(path)
+    scenario, plan = _plan(path, data, seen)
+    for i, (name, params) in enumerate(plan):
         try:
-            scenario = apply_reform(scenario, spec["reform"], **params)
+            scenario = apply_reform(scenario, name, **params)
         except ScenarioError as exc:
             raise ScenarioError([Problem(f"reforms[{i}].{p.path}", p.message) for p in exc.problems], src) from None
         except TypeError as exc:
