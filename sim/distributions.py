@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -43,8 +44,16 @@ __all__ = [
     "as_distribution",
 ]
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+def not_bool(v: Any) -> Any:
+    """Refuse YAML booleans where a number is expected (``yes`` must not mean 1)."""
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got {str(v).lower()}")
+    return v
+
+
+NoBool = BeforeValidator(not_bool)
+NonNeg = Annotated[float, NoBool, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, NoBool, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Iterator, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from .distributions import not_bool
 
 __all__ = [
     "Apply",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 Id = Annotated[str, Field(min_length=1, pattern=r"^[^\s\[\].]+$")]
-_Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+_Prob = Annotated[float, BeforeValidator(lambda v: not_bool(v)), Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 def _as_node(v: Any) -> Any:

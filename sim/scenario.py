@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from .calendar import Calendar
-from .distributions import Distribution, Fixed
+from .distributions import Distribution, Fixed, NoBool
 from .errors import Problem, ScenarioError
 from .flow import FlowNode, as_flow
 
@@ -57,10 +57,10 @@ __all__ = [
 ]
 
 Id = Annotated[str, Field(min_length=1, pattern=r"^[^\s\[\].]+$")]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=1)]
+Probability = Annotated[float, NoBool, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNeg = Annotated[float, NoBool, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, NoBool, Field(gt=0, allow_inf_nan=False)]
+Count = Annotated[int, NoBool, Field(ge=1)]
 
 
 def _freeze(d: dict) -> Mapping:
@@ -168,7 +168,7 @@ class Item(_Spec):
     handoff: Handoff = Handoff()
     statutory_limit_days: NonNeg | None = None
     promised_limit_days: NonNeg | None = None
-    materials: Annotated[int, Field(ge=0)] = 0
+    materials: Annotated[int, NoBool, Field(ge=0)] = 0
     incomplete_probability: Probability = 0.0
     fee_yuan: NonNeg = 0.0
     online: bool = Field(default=True, description="can be applied for online")
@@ -248,7 +248,7 @@ class Meeting(_Duration):
     name: str = ""
     every_working_days: Count
     at: str = "09:00"
-    first_working_day: Annotated[int, Field(ge=0)] = 0
+    first_working_day: Annotated[int, NoBool, Field(ge=0)] = 0
     capacity_per_sitting: Count | None = None
 
     @field_validator("at")
@@ -415,7 +415,7 @@ class RunSettings(_Spec):
     warmup_working_days: NonNeg = 0.0
     drain_working_days: NonNeg = 500.0
     replications: Count = 10
-    seed: Annotated[int, Field(ge=0)] = 12345
+    seed: Annotated[int, NoBool, Field(ge=0)] = 12345
 
 
 # -- the scenario -------------------------------------------------------------

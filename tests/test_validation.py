@@ -373,10 +373,6 @@ def test_non_finite_numbers(bad):
     check(only_problem(setting("items", 1, "intake_minutes", bad)), "items[1].intake_minutes")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="booleans are coerced to numbers (true -> 1): 'default_minutes: yes' in YAML silently means 1 minute",
-)
 @pytest.mark.parametrize(
     "change, path",
     [
