@@ -259,9 +259,9 @@ def cmd_reforms(args) -> int:
     print(f"{r.name} / {r.zh}\n")
     print(inspect.getdoc(r.function))
     print("\nparameters:")
-    for p in list(inspect.signature(r.function).parameters.values())[1:]:
-        default = "required" if p.default is inspect.Parameter.empty else f"default {p.default!r}"
-        print(f"  {p.name}: {default}")
+    for p in r.parameters:
+        default = "required" if p.required else f"default {p.default!r}"
+        print(f"  {p.name}: {default}" + (f" - {p.description}" if p.description else ""))
     return 0
 
 

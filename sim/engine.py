@@ -18,6 +18,11 @@ Model, in brief (see docs/model.md for the full description):
   department, then back to the window; the applicant then picks up the result
   (a trip), or it is mailed or issued electronically;
 * online applications are handled by the same staff without trips;
+  assisted cases (帮办代办) send an agent, who makes the visits;
+* tolerated gaps (容缺受理) are supplied while review goes on: the
+  decision waits for the supplement, but there is no return or new queue;
+* a share of decided items is inspected afterwards (事中事后监管): staff work
+  off the case's path;
 * externals: intermediary reports, fixed periods, periodic meetings.
 
 Staff work only in office hours; a task started before closing resumes at the
@@ -44,6 +49,7 @@ from .streams import Streams, replication_seed
 __all__ = ["simulate"]
 
 COMPLETED, ABANDONED, UNFINISHED = 0, 1, 2
+COUNTER, ONLINE, ASSISTED = 0, 1, 2
 
 
 class Station:
@@ -89,11 +95,13 @@ class Case:
     done = None
     waiting = None
 
-    def __init__(self, idx, ctype, arrival, online, choices):
+    materials = 0
+
+    def __init__(self, idx, ctype, arrival, channel, choices):
         self.idx = idx
         self.ctype = ctype
         self.arrival = arrival
-        self.online = online
+        self.channel = channel  # COUNTER, ONLINE or ASSISTED
         self.choices = choices
 
 
@@ -109,6 +117,9 @@ class _ItemRT:
     handoff_out: object
     steps: tuple  # of (Station, sampler)
     p_incomplete: float
+    tolerated: float
+    materials: int
+    inspection: tuple | None  # (share, uniform draw, Station, minutes sampler)
     online: bool
     delivery: str
     pickup: object
@@ -200,6 +211,18 @@ class _Model:
                 handoff_out=self.streams.sampler(f"handoff_out:{it.id}", it.handoff.to_window_minutes),
                 steps=steps,
                 p_incomplete=it.incomplete_probability,
+                tolerated=it.tolerated_share,
+                materials=it.materials,
+                inspection=(
+                    (
+                        it.inspection.share,
+                        self.streams.uniform(f"inspection:{it.id}"),
+                        self.role_station[it.inspection.department or it.department, it.inspection.role],
+                        self.streams.sampler(f"inspection_minutes:{it.id}", it.inspection.minutes),
+                    )
+                    if it.inspection is not None and it.inspection.share > 0
+                    else None
+                ),
                 online=it.online,
                 delivery=it.result_delivery,
                 pickup=self.streams.sampler(f"pickup:{it.id}", it.pickup_minutes),
@@ -250,35 +273,39 @@ class _Model:
         """
         env = self.env
         n = len(times)
-        share = ct.channels.online
-        if 0 < share < 1:
-            online = (self.streams.generator(f"channel:{ct.id}").random(n) < share).tolist()
-        else:
-            online = [share >= 1] * n
+        on, assisted = ct.channels.online, ct.channels.assisted
+        if on >= 1 or assisted >= 1 or on + assisted <= 0:
+            channels = [ONLINE if on >= 1 else ASSISTED if assisted >= 1 else COUNTER] * n
+        else:  # one uniform per case: raising one share never moves a case between the others
+            u = self.streams.generator(f"channel:{ct.id}").random(n)
+            channels = np.where(u < on, ONLINE, np.where(u < on + assisted, ASSISTED, COUNTER)).tolist()
+        handover_trips = self.s.agency.applicant_trips
         choices = [nd for nd, _ in walk(ct.flow) if isinstance(nd, Choice)]
         if choices:
             draws = np.column_stack(
-                [self.streams.generator(f"choice:{ct.id}:{k}:{nd.key or ''}").random(n) for k, nd in enumerate(choices)]
+                [self.streams.generator(_choice_purpose(ct.id, k, nd)).random(n) for k, nd in enumerate(choices)]
             )
             picks = [tuple(row) for row in draws.tolist()]
         else:
             picks = [None] * n
         timeout, process, active, counter = env.timeout, env.process, self.active, self.counter
-        for t, on, pick in zip(times.tolist(), online, picks):
+        for t, ch, pick in zip(times.tolist(), channels, picks):
             if t > env.now:
                 yield timeout(t - env.now)
             idx = next(counter)
-            case = active[idx] = Case(idx, c, t, on, pick)
+            case = active[idx] = Case(idx, c, t, ch, pick)
+            if ch == ASSISTED and handover_trips:
+                case.trips = handover_trips
             process(flow(case))
 
     def _record(self, case, end, status):
         del self.active[case.idx]
         rows = self.rows
         rows.append((
-            case.idx, case.ctype, case.arrival, end, status, case.online, case.trips,
+            case.idx, case.ctype, case.arrival, end, status, case.channel, case.trips,
             case.window_visits, case.returns, case.window_wait, case.office_wait, case.travel,
             case.items, case.promised_n, case.promised_ok, case.statutory_n, case.statutory_ok,
-            case.fee,
+            case.fee, case.materials,
         ))
         if len(rows) >= 8192:
             self._flush()
@@ -405,6 +432,13 @@ class _Model:
             k += every
 
 
+def _choice_purpose(ct_id, k, node):
+    """Stream of a choice: its shared draw, else its id, so adding a choice elsewhere moves nothing."""
+    if node.draw:
+        return f"choice:{ct_id}:draw:{node.draw}"
+    return f"choice:{ct_id}:{node.key}" if node.key else f"choice:{ct_id}:#{k}"
+
+
 def _minutes_of(text):
     from .calendar import parse_clock
 
@@ -481,10 +515,10 @@ class _Compiler:
             return None
         m = self.m
         it = m.items[node.item_ids[0]]
-        windows = m.s.windows_for(node.item_ids)
-        if not it.immediate or it.p_incomplete > 0 or len(windows) != 1:
+        windows = self._windows(node)
+        if not it.immediate or it.p_incomplete > 0 or it.inspection is not None or len(windows) != 1:
             return None
-        station = m.window_station[windows[0].id]
+        station = windows[0]
         if m.home[station.site] > 0 or not m.always_open:
             return None
         env = m.env
@@ -496,6 +530,7 @@ class _Compiler:
         intake = it.intake
         in_person = not it.online
         fee = it.fee
+        materials = it.materials
         day = m.day
         limits = tuple((lim, k) for k, lim in ((0, it.promised), (1, it.statutory)) if lim is not None)
         trace = m.trace
@@ -507,7 +542,9 @@ class _Compiler:
         n_limits = len(limits)
 
         def single_visit(case):
-            visit = in_person or not case.online
+            ch = case.channel
+            visit = ch != ONLINE or in_person
+            trips = case.trips if ch == ASSISTED else int(visit)
             enter = env.now
             req = request()
             req.enter = enter
@@ -533,8 +570,8 @@ class _Compiler:
                 m.log(case, label, "intake", station.id, enter, start, end)
             del active[case.idx]
             rows.append((
-                case.idx, case.ctype, case.arrival, end, COMPLETED, case.online, visit, visit,
-                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee,
+                case.idx, case.ctype, case.arrival, end, COMPLETED, ch, trips, int(visit),
+                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials,
             ))
             if len(rows) >= 8192:
                 flush()
@@ -643,6 +680,13 @@ class _Compiler:
 
         return external
 
+    def _windows(self, node) -> tuple:
+        """Window stations an application can go to: the pinned one, or all that accept its items."""
+        m = self.m
+        if node.windows is not None:
+            return tuple(m.window_station[w] for w in node.windows)
+        return tuple(m.window_station[w.id] for w in m.s.windows_for(node.item_ids))
+
     def _apply(self, node):
         m = self.m
         env = m.env
@@ -650,18 +694,26 @@ class _Compiler:
         always_open = m.always_open
         day = m.day
         items = tuple(m.items[i] for i in node.item_ids)
-        windows = tuple(m.window_station[w.id] for w in m.s.windows_for(node.item_ids))
+        windows = self._windows(node)
         only_window = windows[0] if len(windows) == 1 else None
         any_online = all(it.online for it in items)
-        p_items = [it.p_incomplete for it in items]
-        p_any = 1.0 - float(np.prod([1.0 - p for p in p_items]))
+        # one set of materials: shared ones are handed in once, so each item's
+        # chance of a gap shrinks as if it had (total - shared) / total of its materials
+        total_materials = sum(it.materials for it in items)
+        materials = total_materials - node.shared_materials
+        keep = materials / total_materials if total_materials > 0 else 1.0
+        p_items = [1.0 - (1.0 - it.p_incomplete) ** keep if keep < 1 else it.p_incomplete for it in items]
+        tolerated = [it.tolerated for it in items]
+        any_incomplete = any(p > 0 for p in p_items)
         u_incomplete = [m.incomplete_u[it.id] for it in items]
         back = tuple(it for it in items if not it.immediate)
+        inspected = tuple(it for it in items if it.inspection is not None)
         needs_pickup = any(it.delivery == "pickup" for it in back)
         pickup_service = needs_pickup and any(it.pickup_mean > 0 for it in back if it.delivery == "pickup")
         mails = tuple(it for it in back if it.delivery == "mail")
         fee = sum(it.fee for it in items)
         compiler = self
+        agency = m.s.agency
         label = node.key
 
         def choose(case):
@@ -677,38 +729,85 @@ class _Compiler:
                     best, best_key = st, key
             return best
 
-        def incomplete(attempt):
-            if p_any <= 0:
-                return False
+        def check(attempt, assisted):
+            """(returned, tolerated items) of one attempt.
+
+            One uniform per item: below p*f^k the item has a gap; below
+            p*f^k*tolerated_share the gap is non-essential and is tolerated.
+            """
+            if not any_incomplete:
+                return False, ()
             factor = compiler.repeat_factor**attempt
-            hit = False
-            for p, u in zip(p_items, u_incomplete):
-                if p > 0 and u() < p * factor:
-                    hit = True
-            return hit
+            if assisted:
+                factor *= agency.incomplete_factor
+            returned, gaps = False, []
+            for it, p, s, u in zip(items, p_items, tolerated, u_incomplete):
+                if p > 0:
+                    x = u()
+                    if x < p * factor:
+                        if x < p * factor * s:
+                            gaps.append(it)
+                        else:
+                            returned = True
+            return returned, gaps
+
+        def fix_minutes(case):
+            """Calendar minutes the applicant (or agent) needs to fix or supply materials."""
+            days = compiler.fix()
+            if case.channel == ASSISTED:
+                days *= agency.fix_factor
+            if days <= 0:
+                return 0.0
+            if compiler.fix_basis == "calendar":
+                return days * MINUTES_PER_DAY
+            if always_open:
+                return days * day
+            return clock.add(env.now, days * day) - env.now
+
+        def visit(case):
+            """The applicant (or agent) sets out for the best window and gets there.
+
+            Returns (window station, the applicant's slot or None).
+            """
+            areq = None
+            if case.applicant is not None:  # one visit at a time across parallel branches
+                areq = case.applicant.request()
+                yield areq
+            window = choose(case)
+            if case.channel == ASSISTED:
+                if not always_open:  # the agent is in the hall; only opening hours matter
+                    opened = clock.next_open(env.now)
+                    if opened > env.now:
+                        yield env.timeout(opened - env.now)
+            else:
+                yield from m.go_to(case, window.site)
+            return window, areq
+
+        def leave(case, window, areq):
+            case.site = window.site
+            case.left_at = env.now
+            if areq is not None:
+                case.applicant.release(areq)
 
         def apply(case):
-            online = case.online and any_online
+            remote = case.channel == ONLINE and any_online
+            assisted = case.channel == ASSISTED
+            case.materials += materials
             attempt = 0
             while True:
-                window = choose(case)
-                areq = None
-                if not online:
-                    if case.applicant is not None:
-                        areq = case.applicant.request()
-                        yield areq
-                    yield from m.go_to(case, window.site)
+                if remote:
+                    window, areq = choose(case), None
+                else:
+                    window, areq = yield from visit(case)
                     case.window_visits += 1
                 minutes = 0.0
                 for it in items:
                     minutes += it.intake()
                 case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}", "intake")
-                if not online:
-                    case.site = window.site
-                    case.left_at = env.now
-                    if areq is not None:
-                        case.applicant.release(areq)
-                if incomplete(attempt):
+                if not remote:
+                    leave(case, window, areq)
+                returned, gaps = check(attempt, assisted)
+                if returned:
                     case.returns += 1
                     attempt += 1
                     ps = compiler.abandon_p
@@ -717,18 +816,20 @@ class _Compiler:
                         if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
                             compiler._release_all(case)
                         return
-                    days = compiler.fix()
                     t_fix = env.now
-                    if days > 0:
-                        if compiler.fix_basis == "calendar":
-                            yield env.timeout(days * MINUTES_PER_DAY)
-                        else:
-                            yield m.delay_working(days * day)
+                    wait = fix_minutes(case)
+                    if wait > 0:
+                        yield env.timeout(wait)
                     if m.trace is not None:
                         m.log(case, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
                     continue
                 break
             accepted = env.now
+            supplied = accepted
+            if gaps:  # 容缺受理: the supplement arrives while review goes on
+                supplied = accepted + fix_minutes(case)
+                if supplied > accepted and m.trace is not None:
+                    m.log(case, f"supplement:{label}", "supplement", "applicant", accepted, accepted, supplied)
             decided = {}
             for it in items:
                 if it.immediate:
@@ -740,6 +841,15 @@ class _Compiler:
                 yield env.all_of(procs)
                 for it, p in zip(back, procs):
                     decided[it] = p.value
+            if gaps:
+                for it in gaps:  # the decision is issued once the missing part is in
+                    decided[it] = max(decided[it], supplied)
+                if supplied > env.now:
+                    yield env.timeout(supplied - env.now)
+            for it in inspected:  # 事中事后监管: off the case's path
+                share, u, station, draw = it.inspection
+                if u() < share:
+                    env.process(m.work(station, draw(), case, f"inspection:{it.id}", "inspection"))
             # time limits (working days; the day of acceptance is not counted)
             w_acc = accepted if always_open else clock.working(accepted)
             for it, t_done in decided.items():
@@ -760,29 +870,19 @@ class _Compiler:
                         case.statutory_ok += ok
             case.items += len(items)
             case.fee += fee
-            if back:
-                if needs_pickup and not online:
-                    if case.applicant is not None:
-                        areq = case.applicant.request()
-                        yield areq
-                    else:
-                        areq = None
-                    window = choose(case)
-                    yield from m.go_to(case, window.site)
-                    if pickup_service:
-                        minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
-                        case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}", "pickup")
-                    case.site = window.site
-                    case.left_at = env.now
-                    if areq is not None:
-                        case.applicant.release(areq)
-                if mails:
-                    days = max(it.mail() for it in mails)
-                    t_mail = env.now
-                    if days > 0:
-                        yield env.timeout(days * MINUTES_PER_DAY)
-                    if m.trace is not None:
-                        m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
+            if needs_pickup and not remote:
+                window, areq = yield from visit(case)
+                if pickup_service:
+                    minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
+                    case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}", "pickup")
+                leave(case, window, areq)
+            if mails:
+                days = max(it.mail() for it in mails)
+                t_mail = env.now
+                if days > 0:
+                    yield env.timeout(days * MINUTES_PER_DAY)
+                if m.trace is not None:
+                    m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
 
         return apply
 

@@ -67,10 +67,20 @@ class _Node(BaseModel):
 
 
 class Apply(_Node):
-    """The applicant applies at a window for one item (``item``) or several together (``items``)."""
+    """The applicant applies at a window for one item (``item``) or several together (``items``).
+
+    ``windows`` limits where the application can be made (default: any window
+    group that accepts all the items); among them the applicant picks the
+    nearest, then the shortest queue per position.
+    ``shared_materials`` counts materials that several items of a joint
+    application would each ask for and that are handed in once (one set of
+    materials, 一套材料): fewer materials to bring, fewer chances to be incomplete.
+    """
 
     item: Id | None = None
     items: tuple[Id, ...] | None = Field(default=None, min_length=1)
+    windows: tuple[Id, ...] | None = Field(default=None, min_length=1)
+    shared_materials: Annotated[int, BeforeValidator(lambda v: not_bool(v)), Field(ge=0)] = 0
 
     @field_validator("items")
     @classmethod
@@ -144,9 +154,16 @@ class Branch(BaseModel):
 
 
 class Choice(_Node):
-    """Exactly one branch is taken (XOR), drawn when the case arrives."""
+    """Exactly one branch is taken (XOR), drawn when the case arrives.
+
+    Choices that name the same ``draw`` use one random number per case, so
+    they agree: a project inside an assessed park (区域评估) skips every
+    assessed report, not a random half of them.  Their branches should then
+    list the same probabilities in the same order.
+    """
 
     choice: tuple[Branch, ...] = Field(min_length=1)
+    draw: Id | None = None
 
     @field_validator("choice")
     @classmethod

@@ -48,6 +48,7 @@ CASE_KPIS: tuple[KPI, ...] = (
     KPI("on_time_statutory_rate", "share", "法定时限按期办结率", "items decided within the statutory limit", True),
     KPI("within_target_share", "share", "达标率", "cases completed within the case type's target", True),
     KPI("fee_yuan_mean", "yuan", "平均收费(元)", "mean fees per case"),
+    KPI("materials_mean", "materials", "平均申请材料数", "mean materials handed in per case (each application once)"),
 )
 
 STATION_KPIS: tuple[KPI, ...] = (
@@ -121,5 +122,6 @@ def case_kpis(cases: pd.DataFrame, horizon_days: float, target_days: float | Non
             else float("nan")
         ),
         "fee_yuan_mean": _mean(cases["fee_yuan"].to_numpy()),
+        "materials_mean": _mean(cases["materials"].to_numpy()),
     }
     return out

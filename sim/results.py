@@ -28,9 +28,9 @@ _STATUS = np.array(["completed", "abandoned", "unfinished"])
 
 # layout of the engine's per-case record rows
 RECORD_FIELDS = (
-    "idx", "case_type", "arrival", "end", "status", "online", "trips", "window_visits", "returns",
+    "idx", "case_type", "arrival", "end", "status", "channel", "trips", "window_visits", "returns",
     "window_wait", "office_wait", "travel", "items", "promised_n", "promised_ok",
-    "statutory_n", "statutory_ok", "fee",
+    "statutory_n", "statutory_ok", "fee", "materials",
 )
 
 
@@ -157,7 +157,7 @@ def build_replication(model, seed: int, replication: int) -> Replication:
         {
             "case": rec["idx"].astype(np.int64),
             "case_type": pd.Categorical.from_codes(rec["case_type"].astype(np.int32), categories=ct_ids),
-            "channel": pd.Categorical.from_codes(rec["online"].astype(np.int8), categories=["counter", "online"]),
+            "channel": pd.Categorical.from_codes(rec["channel"].astype(np.int8), categories=["counter", "online", "assisted"]),
             "status": status,
             "arrival_minute": rec["arrival"],
             "end_minute": rec["end"],
@@ -177,6 +177,7 @@ def build_replication(model, seed: int, replication: int) -> Replication:
             "items_on_time_statutory": rec["statutory_ok"].astype(np.int64),
             "items_with_statutory_limit": rec["statutory_n"].astype(np.int64),
             "fee_yuan": rec["fee"],
+            "materials": rec["materials"].astype(np.int64),
         }
     )
     cases.loc[cases["status"] == "unfinished", ["lead_time_working_days", "lead_time_working_hours", "lead_time_calendar_days"]] = np.nan

@@ -45,6 +45,7 @@ __all__ = [
     "Window",
     "Step",
     "Handoff",
+    "Inspection",
     "Item",
     "Intermediary",
     "FixedPeriod",
@@ -53,6 +54,7 @@ __all__ = [
     "Channels",
     "CaseType",
     "Applicants",
+    "Agency",
     "RunSettings",
 ]
 
@@ -154,6 +156,19 @@ class Handoff(_Spec):
     to_window_minutes: Distribution = Fixed(value=0.0)
 
 
+class Inspection(_Spec):
+    """Checks after approval (事中事后监管): a share of decided cases is inspected later.
+
+    The inspection is staff work at a department role that does not hold up the
+    applicant (it is off the case's path) but takes capacity from other work.
+    """
+
+    share: Probability = Field(description="share of decided applications drawn for inspection")
+    role: Id
+    department: Id | None = Field(default=None, description="default: the item's department")
+    minutes: Distribution
+
+
 class Item(_Spec):
     """A service item (事项): an approval or service owned by a department."""
 
@@ -170,11 +185,19 @@ class Item(_Spec):
     promised_limit_days: NonNeg | None = None
     materials: Annotated[int, NoBool, Field(ge=0)] = 0
     incomplete_probability: Probability = 0.0
+    tolerated_share: Probability = Field(
+        default=0.0,
+        description=(
+            "容缺受理: share of incomplete applications whose gaps are non-essential; they are "
+            "accepted and the applicant supplies the missing part while review goes on"
+        ),
+    )
     fee_yuan: NonNeg = 0.0
     online: bool = Field(default=True, description="can be applied for online")
     result_delivery: Literal["pickup", "mail", "electronic"] = "pickup"
     pickup_minutes: Distribution = Fixed(value=0.0)
     mail_calendar_days: Distribution = Fixed(value=1.0)
+    inspection: Inspection | None = Field(default=None, description="checks after approval (事中事后监管)")
 
     @model_validator(mode="after")
     def _kind(self):
@@ -342,16 +365,41 @@ class Arrivals(_Spec):
 
 
 class Channels(_Spec):
-    """Share of cases that come to the counter or apply online (sums to 1)."""
+    """Shares of cases by channel (sum to 1).
+
+    ``counter``: the applicant comes in person; ``online``: applies online, no
+    trips; ``assisted`` (帮办代办): an agent carries the paperwork (see
+    :class:`Agency`).
+    """
 
     counter: Probability = 1.0
     online: Probability = 0.0
+    assisted: Probability = 0.0
 
     @model_validator(mode="after")
     def _sum(self):
-        if abs(self.counter + self.online - 1.0) > 1e-9:
-            raise ValueError(f"counter + online must be 1 (got {self.counter + self.online:g})")
+        total = self.counter + self.online + self.assisted
+        if abs(total - 1.0) > 1e-9:
+            names = "counter + online" + (" + assisted" if self.assisted else "")
+            raise ValueError(f"{names} must be 1 (got {total:g})")
         return self
+
+
+class Agency(_Spec):
+    """Agency service (帮办代办): how cases of the ``assisted`` channel differ.
+
+    An agent prepares the materials and makes every visit (queues, intake,
+    pickup) for the applicant, who only hands the case over.  The agent works
+    from the service hall, so the agent's travel is not counted.
+    """
+
+    incomplete_factor: Probability = Field(
+        default=0.3, description="multiplies items' incomplete_probability for assisted cases"
+    )
+    fix_factor: NonNeg = Field(default=0.5, description="multiplies the time to fix materials")
+    applicant_trips: Annotated[int, NoBool, Field(ge=0)] = Field(
+        default=1, description="trips the applicant still makes (handing the case to the agent)"
+    )
 
 
 class Applicants(_Spec):
@@ -433,6 +481,7 @@ class Scenario(_Spec):
     externals: tuple[External, ...] = ()
     case_types: tuple[CaseType, ...] = Field(min_length=1)
     applicants: Applicants = Applicants()
+    agency: Agency = Agency()
     run: RunSettings = RunSettings()
 
     # -- construction ------------------------------------------------------------

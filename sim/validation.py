@@ -165,6 +165,19 @@ def check_references(s) -> list[Problem]:
                         f"department {dept_id!r} has no staff in role {st.role!r} (its roles: {roles})",
                     )
                 )
+        if it.inspection is not None:
+            ins = it.inspection
+            dept_id = ins.department or it.department
+            if ins.department is not None and ins.department not in depts:
+                P.append(Problem(f"{p}.inspection.department", _unknown(ins.department, depts, "department")))
+            elif dept_id in depts and ins.role not in depts[dept_id].staff:
+                roles = ", ".join(depts[dept_id].staff) or "none"
+                P.append(
+                    Problem(
+                        f"{p}.inspection.role",
+                        f"department {dept_id!r} has no staff in role {ins.role!r} (its roles: {roles})",
+                    )
+                )
         keys = [st.key for st in it.steps]
         for j, k in enumerate(keys):
             if keys.index(k) != j:
@@ -193,13 +206,34 @@ def check_references(s) -> list[Problem]:
                         missing = True
                         sub = f"{here}.item" if node.item is not None else f"{here}.items[{k}]"
                         P.append(Problem(sub, _unknown(it, items, "item")))
-                if not missing and not s.windows_for(node.item_ids):
+                windows = {w.id: w for w in s.windows}
+                for k, w in enumerate(node.windows or ()):
+                    if w not in windows:
+                        P.append(Problem(f"{here}.windows[{k}]", _unknown(w, windows, "window")))
+                    elif not missing:
+                        refused = [i for i in node.item_ids if i not in windows[w].items]
+                        if refused:
+                            P.append(
+                                Problem(f"{here}.windows[{k}]", f"window {w!r} does not accept {', '.join(refused)}")
+                            )
+                if not missing and node.windows is None and not s.windows_for(node.item_ids):
                     P.append(
                         Problem(
                             f"{here}.{field}",
                             f"no window accepts all of {', '.join(node.item_ids)} in one application",
                         )
                     )
+                if not missing and node.shared_materials:
+                    counts = [items[i].materials for i in node.item_ids]
+                    most = sum(counts) - max(counts)
+                    if node.shared_materials > most:
+                        P.append(
+                            Problem(
+                                f"{here}.shared_materials",
+                                f"{node.shared_materials} shared materials, but the items ask for "
+                                f"{'+'.join(str(c) for c in counts)}: at most {most} can be shared",
+                            )
+                        )
             elif isinstance(node, ExternalStep) and node.external not in externals:
                 P.append(Problem(f"{here}.external", _unknown(node.external, externals, "external")))
         preds, keys = precedence_edges(ct.flow)

@@ -1,0 +1,83 @@
+"""Helpers shared by the reforms: plain scenario data, parameter types, checks."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from typing import Annotated, Iterable
+
+from pydantic import Field
+
+from ..errors import Problem, ScenarioError
+from ..flow_edit import item_ids, walk
+from ..scenario import Scenario
+
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def data(s: Scenario) -> dict:
+    """A deep, plain copy of the scenario to edit."""
+    return copy.deepcopy(s.to_dict())
+
+
+def bad(field: str, message: str) -> ScenarioError:
+    return ScenarioError([Problem(field, message)], "reform")
+
+
+def pick(field: str, given: Iterable[str] | None, known: Iterable[str], what: str) -> list[str]:
+    """The ids named in parameter ``field`` (all of ``known`` when None), each checked to exist."""
+    known = list(known)
+    if given is None:
+        return known
+    out = []
+    for i, g in enumerate(given):
+        if g not in known:
+            close = difflib.get_close_matches(g, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise bad(f"{field}[{i}]", f"no {what} with id {g!r}{hint}")
+        if g not in out:
+            out.append(g)
+    return out
+
+
+def find_case_type(d: dict, field: str, ct_id: str) -> dict:
+    """The case type ``ct_id`` (named by parameter ``field``)."""
+    for ct in d["case_types"]:
+        if ct["id"] == ct_id:
+            return ct
+    ids = [c["id"] for c in d["case_types"]]
+    close = difflib.get_close_matches(ct_id, ids, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise bad(field, f"no case type with id {ct_id!r}{hint}")
+
+
+def select_case_types(d: dict, field: str, given: list[str] | None) -> list[dict]:
+    ids = pick(field, given, [c["id"] for c in d["case_types"]], "case type")
+    return [c for c in d["case_types"] if c["id"] in ids]
+
+
+def items_applied_for(ct: dict) -> list[str]:
+    """Item ids a case type applies for anywhere in its flow."""
+    out: list[str] = []
+    for n in walk(ct["flow"]):
+        out += [i for i in item_ids(n) if i not in out]
+    return out
+
+
+def item_map(d: dict) -> dict[str, dict]:
+    return {it["id"]: it for it in d["items"]}
+
+
+def shrink_incomplete(p: float, ratio: float) -> float:
+    """Incomplete probability with ``ratio`` of the materials left.
+
+    If each material is missing independently with the same chance, an item
+    with m materials is incomplete with 1 - (1 - q)^m; keeping ratio * m of
+    them gives 1 - (1 - p)^ratio.
+    """
+    if p <= 0 or ratio >= 1:
+        return p
+    if ratio <= 0:
+        return 0.0
+    return 1.0 - (1.0 - p) ** ratio
