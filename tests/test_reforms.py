@@ -1,17 +1,36 @@
-"""Each reform changes its mechanism in the expected direction (common random numbers)."""
+"""Each reform changes its mechanism in the expected direction.
+
+Direction checks run the base and the reformed scenario with the same seed
+and replications (common random numbers) and require the 95% CI of the
+paired difference to lie on the expected side of zero.  Where a reform's
+effect can be worked out by hand (deterministic toy scenarios, formulas for
+materials and probabilities), the test checks the exact answer instead.
+"""
+
+import math
 
 import pytest
 
-from sim import load_scenario, run
+from sim import Scenario, ScenarioError, load_scenario, run, simulate
+from sim.compare import comparison_table
+from sim.flow import Apply, Choice, Parallel
+from sim.queueing import erlang_c_wait
 from sim.reforms import REFORMS, apply_reform
+from tests.helpers import assert_matches, batch_means
 
 SHORT = {"horizon_working_days": 15, "warmup_working_days": 2, "drain_working_days": 200, "replications": 3, "seed": 11}
+OPENING = ["company_registration", "seal_carving", "bank_account", "invoice_application", "social_insurance"]
+TESTED: set[str] = set()  # reforms with a direction test below (checked by test_every_reform_is_tested)
+
+
+def covers(*names):
+    TESTED.update(names)
+    return lambda f: f
 
 
 @pytest.fixture(scope="module")
 def base():
-    s = load_scenario("scenarios/county_before_reform.yaml")
-    return s.evolve(run=SHORT)
+    return load_scenario("scenarios/county_before_reform.yaml").evolve(run=SHORT)
 
 
 @pytest.fixture(scope="module")
@@ -23,67 +42,362 @@ def _mean(res, kpi, scope="all"):
     return res.estimate(kpi, scope)[0]
 
 
+def paired(before, after, kpi, scope="all"):
+    """(base mean, new mean, diff CI low, diff CI high) over replications paired by index."""
+    table = comparison_table([before, after])
+    row = table[(table["index"] == 1) & (table["scope"] == scope) & (table["kpi"] == kpi)].iloc[0]
+    b = table[(table["index"] == 0) & (table["scope"] == scope) & (table["kpi"] == kpi)]["mean"].iloc[0]
+    return b, row["mean"], row["diff_ci_low"], row["diff_ci_high"]
+
+
+def falls(before, after, kpi, scope="all"):
+    b, a, lo, hi = paired(before, after, kpi, scope)
+    assert hi < 0, f"{kpi} ({scope}) should fall: {b:.4g} -> {a:.4g}, paired diff CI [{lo:.4g}, {hi:.4g}]"
+
+
+def rises(before, after, kpi, scope="all"):
+    b, a, lo, hi = paired(before, after, kpi, scope)
+    assert lo > 0, f"{kpi} ({scope}) should rise: {b:.4g} -> {a:.4g}, paired diff CI [{lo:.4g}, {hi:.4g}]"
+
+
+def toy(flow, *, externals=(), items=None, windows=None, departments=None, run_days=40, per_day=2.0, seed=5, reps=2):
+    """A deterministic always-open system: one hall, fixed durations, ample staff."""
+    items = items or [
+        {"id": "permit", "department": "d", "kind": "back_office", "intake_minutes": 10,
+         "steps": [{"role": "clerk", "minutes": 5 * 1440}], "result_delivery": "electronic"},
+        {"id": "filing", "department": "d", "kind": "immediate", "intake_minutes": 10},
+    ]
+    return Scenario.from_dict({
+        "name": "toy",
+        "sites": [{"id": "hall"}],
+        "departments": departments or [{"id": "d", "site": "hall", "staff": {"clerk": 200}}],
+        "windows": windows or [{"id": "w", "site": "hall", "positions": 50, "items": [i["id"] for i in items]}],
+        "items": items,
+        "externals": list(externals),
+        "case_types": [{"id": "project", "arrivals": {"per_day": per_day}, "flow": flow}],
+        "run": {"horizon_working_days": run_days, "warmup_working_days": 0, "replications": reps, "seed": seed},
+    })
+
+
+def completed_lead_days(scenario, seed=5):
+    cases = simulate(scenario, seed=seed).cases
+    return cases[cases["status"] == "completed"]["lead_time_working_days"].to_numpy()
+
+
+# -- catalogue ------------------------------------------------------------------
+def test_catalogue_has_bilingual_names_docs_and_parameter_descriptions():
+    assert len(REFORMS) >= 19
+    for r in REFORMS.values():
+        assert r.name.isascii() and any("\u4e00" <= ch <= "\u9fff" for ch in r.zh)
+        assert "Mechanism" in r.function.__doc__, r.name
+        for p in r.parameters:
+            assert p.description, f"{r.name}.{p.name} has no description"
+
+
 def test_reforms_do_not_mutate_input(base):
     before = base.content_hash()
-    for name in ("centralise", "one_window", "chief_representative", "tolerance_acceptance"):
-        out = apply_reform(base, name)
-        assert out.content_hash() != before
+    examples = {
+        "centralise": {}, "one_window": {}, "chief_representative": {}, "tolerance_acceptance": {},
+        "reduce_materials": {"share": 0.5}, "fully_online": {}, "agency_service": {},
+        "one_thing_done_once": {"case_type": "enterprise_opening", "items": ["invoice_application", "social_insurance"], "window": "tax_window"},
+    }
+    for name, params in examples.items():
+        assert apply_reform(base, name, **params).content_hash() != before, name
     assert base.content_hash() == before
 
 
+# -- organisation -----------------------------------------------------------------
+@covers("centralise")
 def test_centralise_removes_travel_between_windows(base, base_result):
-    out = run(apply_reform(base, "centralise"))
-    # every window at one site: only the trip from home remains, once per visit chain
-    assert {w.site for w in apply_reform(base, "centralise").windows} == {"service_hall"}
-    assert _mean(out, "travel_minutes_mean") < 0.8 * _mean(base_result, "travel_minutes_mean")
-
-
-def test_one_window_pools_staff(base, base_result):
-    reformed = apply_reform(base, "one_window", windows=["market_window", "tax_window"])
-    pooled = [w for w in reformed.windows if w.id == "comprehensive_window"][0]
-    assert pooled.positions == 4 and set(pooled.items) == {"company_registration", "individual_business", "invoice_application", "deed_tax"}
+    reformed = apply_reform(base, "centralise")
+    assert {w.site for w in reformed.windows} == {"service_hall"}
     out = run(reformed)
-    assert _mean(out, "window_wait_minutes_mean", "case_type:individual_business") <= _mean(
-        base_result, "window_wait_minutes_mean", "case_type:individual_business"
-    )
+    falls(base_result, out, "travel_minutes_mean")
+    falls(base_result, out, "trips_mean", "case_type:enterprise_opening")
 
 
+@covers("one_window")
+def test_one_window_pools_two_mm2_queues_into_one_mm4(base):
+    """Two M/M/2 window groups at load 0.6 become one M/M/4: waits follow Erlang C before and after."""
+    lam, mean = 0.12, 10.0  # per minute per window group; minutes of intake (load 0.6)
+    items = [{"id": x, "department": "d", "kind": "immediate", "intake_minutes": {"dist": "exponential", "mean": mean}} for x in ("a", "b")]
+    before = Scenario.from_dict({
+        "name": "two queues", "sites": [{"id": "hall"}], "departments": [{"id": "d", "site": "hall"}],
+        "windows": [{"id": "wa", "site": "hall", "positions": 2, "items": ["a"]}, {"id": "wb", "site": "hall", "positions": 2, "items": ["b"]}],
+        "items": items,
+        "case_types": [{"id": x, "arrivals": {"per_day": lam * 1440}, "flow": [{"item": x}]} for x in ("a", "b")],
+        "run": {"horizon_working_days": 120, "warmup_working_days": 2},
+    })
+    after = apply_reform(before, "one_window")
+    assert [(w.id, w.positions) for w in after.windows] == [("comprehensive_window", 4)]
+    for scenario, expected in ((before, erlang_c_wait(lam, 1 / mean, 2)), (after, erlang_c_wait(2 * lam, 1 / mean, 4))):
+        cases = simulate(scenario, seed=3).cases.sort_values("arrival_minute")
+        est, se, df = batch_means(cases["window_wait_minutes"].to_numpy(), batches=20)
+        # ~41,000 customers; the band is the run's own 99.9% batch-means interval
+        assert_matches(est, se, df, expected, max_rel_half_width=0.25, what=scenario.name)
+    assert erlang_c_wait(2 * lam, 1 / mean, 4) < 0.5 * erlang_c_wait(lam, 1 / mean, 2)  # the pooling gain
+    kept = apply_reform(base, "one_window", windows=["market_window", "tax_window"], keep_positions={"tax_window": 1})
+    w = {x.id: x for x in kept.windows}
+    assert w["comprehensive_window"].positions == 3 and w["tax_window"].positions == 1
+    assert set(w["comprehensive_window"].items) == {"company_registration", "individual_business", "invoice_application", "deed_tax"}
+    assert set(w["tax_window"].items) == {"invoice_application", "deed_tax"}
+    with pytest.raises(ScenarioError, match=r"keep_positions\.tax_window: keeps 2 of its 2 positions"):
+        apply_reform(base, "one_window", windows=["market_window", "tax_window"], keep_positions={"tax_window": 2})
+
+
+@covers("chief_representative")
 def test_chief_representative_cuts_lead_time(base, base_result):
     out = run(apply_reform(base, "chief_representative", items=["property_registration"]))
     scope = "case_type:property_transfer"
-    # returns for missing materials (fix time 0.5-4 days) remain, so the cut is partial
-    assert _mean(out, "lead_time_working_days_mean", scope) < 0.8 * _mean(base_result, "lead_time_working_days_mean", scope)
+    falls(base_result, out, "lead_time_working_days_mean", scope)
     assert _mean(out, "back_office_wait_minutes_mean", scope) == 0
+    kept = apply_reform(base, "chief_representative", items=["property_registration"], keep_steps=["certificate"], handoff_factor=0.5)
+    item = kept.item("property_registration")
+    assert item.kind == "back_office" and [s.key for s in item.steps] == ["certificate"]
+    assert item.handoff.to_back_office_minutes.mean == pytest.approx(0.5 * 210)
+    assert item.intake_minutes.mean == pytest.approx(30 + 10)
 
 
-def test_tolerance_acceptance_cuts_returns(base, base_result):
+@covers("cross_authorisation")
+def test_cross_authorisation_moves_items_to_the_host_window(base, base_result):
+    reformed = apply_reform(base, "cross_authorisation", assign={"police": "market_window"})
+    windows = {w.id: w for w in reformed.windows}
+    assert "police_window" not in windows  # its only item moved: the window closes
+    assert "seal_carving" in windows["market_window"].items and windows["market_window"].positions == 3
+    assert reformed.item("seal_carving").kind == "immediate"
+    freed = apply_reform(base, "cross_authorisation", assign={"police": "market_window"}, keep_positions=False)
+    assert {w.id: w.positions for w in freed.windows}["market_window"] == 2
+    out = run(reformed)
+    scope = "case_type:enterprise_opening"
+    falls(base_result, out, "lead_time_working_days_mean", scope)
+    falls(base_result, out, "trips_mean", scope)
+    with pytest.raises(ScenarioError, match=r"assign\.police: no window with id 'nope'"):
+        apply_reform(base, "cross_authorisation", assign={"police": "nope"})
+
+
+@covers("decentralise")
+def test_decentralise_shortens_travel_for_the_share_living_near_a_centre(base, base_result):
+    reformed = apply_reform(base, "decentralise", items=["individual_business"], share=0.5, from_home_minutes=5)
+    ct = [c for c in reformed.case_types if c.id == "individual_business"][0]
+    node = ct.flow.sequence[0]
+    assert isinstance(node, Choice) and node.draw == "near_township_centres"
+    out = run(reformed, trace=True)
+    scope = "case_type:individual_business"
+    falls(base_result, out, "travel_minutes_mean", scope)
+    intakes = out.trace[(out.trace["case_type"] == "individual_business") & (out.trace["kind"] == "intake")]
+    local = intakes.groupby(["replication", "case"])["resource"].agg(lambda r: "township_centres_window" in set(r))
+    assert abs(local.mean() - 0.5) < 4 * math.sqrt(0.25 / len(local))  # binomial, 4 sigma
+
+
+# -- process ----------------------------------------------------------------------
+@covers("parallel_approval")
+def test_parallel_approval_builds_a_parallel_block_and_cuts_lead_time(base, base_result):
+    reformed = apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "bank_account", "social_insurance"])
+    flow = reformed.case_types[0].flow
+    assert [type(b).__name__ for b in flow.sequence] == ["Apply", "Parallel", "Apply"]
+    assert [b.item for b in flow.sequence[1].parallel] == ["seal_carving", "bank_account", "social_insurance"]
+    falls(base_result, run(reformed), "lead_time_working_days_mean", "case_type:enterprise_opening")
+    with pytest.raises(ScenarioError, match=r"items: no block 'nope' in the flow of 'enterprise_opening'"):
+        apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "nope"])
+
+
+@covers("one_thing_done_once")
+def test_one_thing_done_once_is_one_visit_with_one_set_of_materials(base, base_result):
+    bundle = ["invoice_application", "social_insurance"]
+    reformed = apply_reform(base, "one_thing_done_once", case_type="enterprise_opening", items=bundle, window="tax_window", shared_materials_share=0.2)
+    joint = reformed.case_types[0].flow.sequence[3]
+    assert isinstance(joint, Apply) and joint.items == tuple(bundle) and joint.id == "one_thing"
+    assert joint.shared_materials == round(0.2 * (5 + 4))
+    assert len(reformed.case_types[0].flow.sequence) == 4
+    out = run(reformed)
+    scope = "case_type:enterprise_opening"
+    falls(base_result, out, "window_visits_mean", scope)
+    falls(base_result, out, "materials_mean", scope)
+    # every case that got as far hands in 2 materials fewer; 26 in all before
+    cases = out.cases[(out.cases["case_type"] == "enterprise_opening") & (out.cases["status"] == "completed")]
+    assert set(cases["materials"]) == {26 - 2}
+    with pytest.raises(ScenarioError, match="window: no window accepts all of invoice_application, social_insurance"):
+        apply_reform(base, "one_thing_done_once", case_type="enterprise_opening", items=bundle)
+
+
+@covers("simulated_approval")
+def test_simulated_approval_overlaps_the_permit_with_the_notice_period():
+    notice = {"kind": "fixed_period", "id": "listing_notice", "duration_working_days": 10}
+    before = toy([{"external": "listing_notice"}, {"item": "permit"}], externals=[notice])
+    after = apply_reform(before, "simulated_approval", case_type="project", stage="permit")
+    assert isinstance(after.case_types[0].flow.sequence[0], Parallel)
+    # deterministic: notice 10 days, then intake 10 minutes + review 5 days -> max(10, 5 + intake)
+    assert completed_lead_days(before) == pytest.approx(10 + 5 + 10 / 1440)
+    assert completed_lead_days(after) == pytest.approx(10)
+    late = apply_reform(before, "simulated_approval", case_type="project", stage="permit", start_after="listing_notice")
+    assert completed_lead_days(late) == pytest.approx(10 + 5 + 10 / 1440)  # waits for the notice: no gain
+    with pytest.raises(ScenarioError, match="stage: 'listing_notice' is the first block of its sequence"):
+        apply_reform(before, "simulated_approval", case_type="project", stage="listing_notice")
+
+
+@covers("regional_assessment")
+def test_regional_assessment_skips_every_assessed_report_for_projects_in_the_park():
+    reports = [
+        {"kind": "intermediary", "id": "geology", "duration_working_days": 20},
+        {"kind": "intermediary", "id": "climate", "duration_working_days": 10},
+        {"kind": "intermediary", "id": "eia", "duration_working_days": 3},
+    ]
+    flow = [{"external": "geology"}, {"external": "climate"}, {"external": "eia"}, {"item": "permit", "after": ["climate"]}]
+    before = toy(flow, externals=reports, per_day=5)
+    full = 20 + 10 + 3 + 5 + 10 / 1440
+    assert completed_lead_days(before) == pytest.approx(full)
+    all_in = apply_reform(before, "regional_assessment", externals=["geology", "climate"])
+    assert completed_lead_days(all_in) == pytest.approx(full - 30)
+    half = apply_reform(before, "regional_assessment", externals=["geology", "climate"], in_park_share=0.4)
+    lead = completed_lead_days(half)
+    # one draw per project: it skips both reports or neither, never one of them
+    assert set(lead.round(6)) == {round(full, 6), round(full - 30, 6)}
+    inside = (lead < full - 1).mean()
+    assert abs(inside - 0.4) < 4 * math.sqrt(0.24 / lead.size)  # binomial, 4 sigma
+
+
+# -- requirements -------------------------------------------------------------------
+@covers("tolerance_acceptance")
+def test_tolerance_acceptance_cuts_returns_and_lead_time(base, base_result):
     reformed = apply_reform(base, "tolerance_acceptance", share_tolerated=0.8)
     assert reformed.item("company_registration").incomplete_probability == 0.35
     assert reformed.item("company_registration").tolerated_share == 0.8
     out = run(reformed)
     assert _mean(out, "returns_mean") < 0.5 * _mean(base_result, "returns_mean")
+    falls(base_result, out, "lead_time_working_days_mean")
+    falls(base_result, out, "trips_mean")
 
 
-def test_parallel_approval_builds_a_parallel_block(base):
-    reformed = apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "bank_account", "social_insurance"])
-    flow = reformed.case_types[0].flow
-    assert [type(b).__name__ for b in flow.sequence] == ["Apply", "Parallel", "Apply"]
-    assert [b.item for b in flow.sequence[1].parallel] == ["seal_carving", "bank_account", "social_insurance"]
+@covers("reduce_materials")
+def test_reduce_materials_follows_the_independent_gaps_formula(base, base_result):
+    reformed = apply_reform(base, "reduce_materials", share=0.5, items=["company_registration", "property_registration"])
+    reg = reformed.item("company_registration")
+    assert reg.materials == 4
+    assert reg.incomplete_probability == pytest.approx(1 - (1 - 0.35) ** 0.5)
+    assert reformed.item("property_registration").materials == 5
+    assert reformed.item("seal_carving").materials == 3  # not chosen
+    out = run(reformed)
+    falls(base_result, out, "returns_mean")
+    falls(base_result, out, "materials_mean")
 
 
-def test_catalogue_has_bilingual_names():
-    for r in REFORMS.values():
-        assert r.name.isascii() and any("\u4e00" <= ch <= "\u9fff" for ch in r.zh)
-        assert r.function.__doc__
+@covers("reduce_steps")
+def test_reduce_steps_removes_middle_levels_first_and_never_all(base):
+    chain = [{"id": k, "role": "clerk", "minutes": m} for k, m in (("review", 60), ("check", 120), ("approve", 30), ("seal", 45))]
+    items = [{"id": "permit", "department": "d", "kind": "back_office", "intake_minutes": 10, "steps": chain, "result_delivery": "electronic"}]
+    before = toy([{"item": "permit"}], items=items)
+    half = apply_reform(before, "reduce_steps", share=0.5)
+    assert [s.key for s in half.item("permit").steps] == ["review", "seal"]
+    # ample staff, fixed times: the lead time falls by exactly the removed 120 + 30 minutes
+    assert completed_lead_days(before) - completed_lead_days(half) == pytest.approx(150 / 1440)
+    most = apply_reform(before, "reduce_steps", share=1.0)
+    assert [s.key for s in most.item("permit").steps] == ["review"]
+    named = apply_reform(base, "reduce_steps", steps=["property_registration.check", "leader"])
+    assert [s.key for s in named.item("property_registration").steps] == ["review", "certificate"]
+    assert [s.key for s in named.item("company_registration").steps] == ["clerk", "section_chief"]
+    with pytest.raises(ScenarioError, match="steps: no chosen back-office item has a step 'nope'"):
+        apply_reform(base, "reduce_steps", steps=["nope"])
 
 
-def test_unknown_reform_and_bad_parameter_are_reported(base):
-    from sim import ScenarioError
+@covers("reduce_items")
+def test_reduce_items_drops_applications_and_keeps_precedence():
+    before = toy([{"external": "report"}, {"item": "filing", "after": ["report"]}, {"item": "permit", "after": ["filing"]}],
+                 externals=[{"kind": "intermediary", "id": "report", "duration_working_days": 2}])
+    after = apply_reform(before, "reduce_items", items=["filing"])
+    seq = after.case_types[0].flow.sequence
+    assert [getattr(b, "key", None) for b in seq] == ["report", "permit"]
+    assert seq[1].after == ("report",)  # waited for filing, which waited for the report
+    assert completed_lead_days(after) == pytest.approx(2 + 5 + 10 / 1440)
+    assert completed_lead_days(before) == pytest.approx(2 + 5 + 20 / 1440)
 
+
+@covers("reduce_time_limits")
+def test_reduce_time_limits_moves_the_yardstick_not_the_work(base, base_result):
+    reformed = apply_reform(base, "reduce_time_limits", share=0.67)
+    assert reformed.item("company_registration").promised_limit_days == 1  # 3 -> 0.99 -> 1
+    assert reformed.item("property_registration").promised_limit_days == 2  # 5 -> 1.65 -> 2
+    assert reformed.item("bank_account").promised_limit_days == 1
+    out = run(reformed)
+    assert out.cases["lead_time_working_days"].equals(base_result.cases["lead_time_working_days"])
+    falls(base_result, out, "on_time_promised_rate")
+
+
+@covers("reduce_fees")
+def test_reduce_fees_waives_fees_only(base, base_result):
+    out = run(apply_reform(base, "reduce_fees"))
+    assert _mean(base_result, "fee_yuan_mean") > 0 and _mean(out, "fee_yuan_mean") == 0
+    assert out.cases["lead_time_working_days"].equals(base_result.cases["lead_time_working_days"])
+
+
+@covers("commitment_approval")
+def test_commitment_approval_decides_on_a_pledge_and_inspects_later(base, base_result):
+    reformed = apply_reform(base, "commitment_approval", items=["property_registration"], inspection_share=0.3, inspection_minutes=60)
+    item = reformed.item("property_registration")
+    assert item.kind == "immediate" and item.inspection.role == "clerk" and item.inspection.share == 0.3
+    assert item.materials == 5 and item.incomplete_probability == pytest.approx(1 - 0.75**0.5)
+    out = run(reformed, trace=True)
+    scope = "case_type:property_transfer"
+    falls(base_result, out, "lead_time_working_days_mean", scope)
+    inspections = out.trace[out.trace["kind"] == "inspection"]
+    decided = (out.trace["activity"] == "intake:property_registration").sum()
+    assert 0 < len(inspections) < decided and set(inspections["resource"]) == {"land.clerk"}
+
+
+# -- channels -----------------------------------------------------------------------
+@covers("fully_online")
+def test_fully_online_moves_a_share_of_cases_to_zero_trips(base, base_result):
+    reformed = apply_reform(base, "fully_online", online_share=0.6, case_types=["individual_business"])
+    ct = {c.id: c for c in reformed.case_types}
+    assert ct["individual_business"].channels.online == 0.6 and ct["property_transfer"].channels.online == 0
+    out = run(reformed)
+    scope = "case_type:individual_business"
+    zero = _mean(out, "zero_trip_share", scope)
+    n = _mean(out, "cases", scope) * out.replications
+    assert abs(zero - 0.6) < 4 * math.sqrt(0.24 / n)  # binomial, 4 sigma
+    falls(base_result, out, "trips_mean", scope)
+
+
+@covers("electronic_certificates")
+def test_electronic_certificates_drop_proofs_and_pickup_trips(base, base_result):
+    reformed = apply_reform(base, "electronic_certificates", proofs=["deed_tax"], items=["property_registration"])
+    flow = [c for c in reformed.case_types if c.id == "property_transfer"][0].flow
+    assert [b.item for b in flow.sequence] == ["property_registration"]
+    assert reformed.item("property_registration").result_delivery == "electronic"
+    out = run(reformed)
+    falls(base_result, out, "trips_mean", "case_type:property_transfer")
+
+
+@covers("agency_service")
+def test_agency_service_cuts_trips_and_gaps(base, base_result):
+    reformed = apply_reform(base, "agency_service", share=0.5, case_types=["property_transfer"], incomplete_factor=0.2)
+    ct = {c.id: c for c in reformed.case_types}
+    assert ct["property_transfer"].channels.assisted == 0.5 and reformed.agency.incomplete_factor == 0.2
+    out = run(reformed)
+    scope = "case_type:property_transfer"
+    falls(base_result, out, "trips_mean", scope)
+    falls(base_result, out, "returns_mean", scope)
+    assisted = out.cases[out.cases["channel"] == "assisted"]
+    assert len(assisted) and set(assisted["trips"]) == {1} and assisted["travel_minutes"].max() == 0
+
+
+def test_every_reform_is_tested():
+    assert set(REFORMS) == TESTED
+
+
+# -- parameters and files -------------------------------------------------------------
+def test_unknown_reform_and_bad_parameters_are_reported(base):
     with pytest.raises(ScenarioError, match="unknown reform 'merge'"):
         apply_reform(base, "merge")
-    with pytest.raises(ScenarioError, match="no department with id 'nope'"):
+    with pytest.raises(ScenarioError, match=r"departments\[0\]: no department with id 'nope'"):
         apply_reform(base, "centralise", departments=["nope"])
+    with pytest.raises(ScenarioError, match=r"reform: share_tolerated: must be less than or equal to 1 \(got 1.5\)"):
+        apply_reform(base, "tolerance_acceptance", share_tolerated=1.5)
+    with pytest.raises(ScenarioError, match=r"shares: unknown parameter of reduce_materials; its parameters: share, items"):
+        apply_reform(base, "reduce_materials", shares=0.5)
+    with pytest.raises(ScenarioError, match="share: required parameter of reduce_materials is missing"):
+        apply_reform(base, "reduce_materials")
+    with pytest.raises(ScenarioError, match=r"case_type: no case type with id 'enterprise_openin' \(did you mean 'enterprise_opening'\?\)"):
+        apply_reform(base, "parallel_approval", case_type="enterprise_openin", items=["seal_carving", "bank_account"])
 
 
 def test_cli_lists_and_explains_reforms(capsys):
@@ -94,14 +408,12 @@ def test_cli_lists_and_explains_reforms(capsys):
     assert len(out) == len(REFORMS) and out[0].startswith("centralise") and "三集中" in out[0]
     assert main(["reforms", "tolerance_acceptance"]) == 0
     text = capsys.readouterr().out
-    assert "容缺受理" in text and "share_tolerated: default 0.8" in text
+    assert "容缺受理" in text and "share_tolerated: default 0.8 - share of incomplete applications" in text
     assert main(["reforms", "nope"]) == 2
     assert "unknown reform 'nope'" in capsys.readouterr().err
 
 
 def test_scenario_file_with_base_and_reforms(tmp_path):
-    from sim import ScenarioError
-
     after = load_scenario("scenarios/county_after_reform.yaml")
     before = load_scenario("scenarios/county_before_reform.yaml")
     assert after.name.startswith("County after reform")
@@ -109,15 +421,24 @@ def test_scenario_file_with_base_and_reforms(tmp_path):
     assert after.item("company_registration").kind == "immediate"
     assert after.run == before.run
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        f"base: {(tmp_path.parent / 'none.yaml').as_posix()}\nreforms: []\n", encoding="utf-8"
-    )
+    bad.write_text(f"base: {(tmp_path.parent / 'none.yaml').as_posix()}\nreforms: []\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match="base: .*file not found"):
         load_scenario(bad)
-    bad.write_text(
-        "base: " + str((__import__('pathlib').Path('scenarios/county_before_reform.yaml')).resolve())
-        + "\nreforms:\n  - {reform: centralise, departments: [nope]}\n",
-        encoding="utf-8",
-    )
+    base_path = (__import__("pathlib").Path("scenarios/county_before_reform.yaml")).resolve()
+    bad.write_text(f"base: {base_path}\nreforms:\n  - {{reform: centralise, departments: [nope]}}\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"reforms\[0\]\.departments\[0\]: no department with id 'nope'"):
         load_scenario(bad)
+    bad.write_text(f"base: {base_path}\nreforms:\n  - {{reform: reduce_fees, share: lots}}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad.yaml: reforms\[0\]\.share: must be a valid number"):
+        load_scenario(bad)
+
+
+def test_cli_reports_a_bad_reform_parameter_without_traceback(tmp_path, capsys):
+    from sim.cli import main
+
+    base_path = (__import__("pathlib").Path("scenarios/county_before_reform.yaml")).resolve()
+    f = tmp_path / "after.yaml"
+    f.write_text(f"base: {base_path}\nreforms:\n  - {{reform: one_window, windowz: [a]}}\n", encoding="utf-8")
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "reforms[0].windowz: unknown parameter of one_window" in err and "Traceback" not in err
