@@ -1,85 +1,147 @@
 """Attribution of a saving to the reforms that make it up (Shapley values).
 
-The marginal saving of a reform depends on which others are already on, so
-each reform gets its Shapley value: its marginal effect averaged over all
-orders in which the reforms could be switched on.  Every subset of reforms is
-applied to the base (in the listed order) and run with the same seed and
-replications (common random numbers); values are computed per replication and
-summarised with Student-t 95% CIs.  Exact up to ``exact_up_to`` reforms (2^k
-scenario runs); above that, ``permutations`` random orders are sampled and the
-sampling error is part of the replication-to-replication spread reported.
+The marginal saving of a reform depends on which others are already on (two
+reports done in parallel: dropping either alone saves nothing, dropping both
+saves everything), so each reform gets its Shapley value: its marginal effect
+averaged over all orders in which the reforms could be switched on.  Every
+subset of reforms needed is applied to the base (in the listed order) and run
+with the same seed and replications (common random numbers); values are
+computed per replication and summarised with Student-t 95% CIs over
+replications.
+
+Up to ``exact_up_to`` reforms the values are exact (2^k scenario runs).  Above
+that, ``permutations`` random orders are sampled, each with its reverse
+(antithetic pairs); the values still add up to the total in every
+replication, and ``sampling_se`` states the standard error that comes from
+sampling orders, on top of the replication spread in the CI.
+
+Besides the Shapley value each reform's effect ``alone`` (switched on by
+itself) and ``last`` (switched off from the full package) are reported: the
+two ends of the range its marginal effect can take.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .reforms import apply_reform
-from .runner import run
+from .runner import RunResult, run
+from .scenario import Scenario
 from .stats import mean_ci
 
 __all__ = ["shapley"]
 
+COLUMNS = [
+    "kpi", "scope", "reform", "shapley_mean", "ci_low", "ci_high", "share_of_total",
+    "alone_mean", "last_mean", "sampling_se", "method", "n",
+]
 
-def _value(result, kpi: str, scope: str) -> np.ndarray:
+
+def _value(result: RunResult, kpi: str, scope: str) -> np.ndarray:
     k = result.kpis
     sub = k[(k["scope"] == scope) & (k["kpi"] == kpi)].sort_values("replication")
+    if sub.empty:
+        raise KeyError(f"no KPI {kpi!r} in scope {scope!r}")
     return sub["value"].to_numpy(dtype=float)
 
 
-def shapley(base, reforms, kpi: str = "lead_time_working_days_mean", scope: str = "all",
-            replications: int | None = None, seed: int | None = None,
-            exact_up_to: int = 8, permutations: int = 200, progress=None) -> pd.DataFrame:
+def _labels(reforms) -> list[str]:
+    """Reform names, numbered by position where a reform appears more than once."""
+    names = [name for name, _ in reforms]
+    return [f"{x}[{i}]" if names.count(x) > 1 else x for i, x in enumerate(names)]
+
+
+def shapley(
+    base: Scenario,
+    reforms: Sequence[tuple[str, dict]],
+    kpi: str | Sequence[str] = "lead_time_working_days_mean",
+    scope: str = "all",
+    replications: int | None = None,
+    seed: int | None = None,
+    exact_up_to: int = 8,
+    permutations: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
     """Shapley attribution of the change in ``kpi`` from ``base`` to base + all ``reforms``.
 
-    ``reforms`` is a list of ``(name, params)``.  Returns one row per reform
-    (reform, shapley_mean, ci_low, ci_high, share_of_total) plus a ``total`` row.
-    The values of a replication add up exactly to its total change.
+    ``reforms`` is a list of ``(name, params)``; ``kpi`` one KPI name or several
+    (the runs are shared).  Returns one row per KPI and reform plus a
+    ``total`` row per KPI, with columns ``COLUMNS``; ``shapley_mean`` and its
+    CI are in the KPI's unit, and the values of a replication add up exactly
+    to its total change.
     """
+    kpis = [kpi] if isinstance(kpi, str) else list(kpi)
     k = len(reforms)
+    if k == 0:
+        raise ValueError("no reforms to attribute")
     n = base.run.replications if replications is None else replications
     seed = base.run.seed if seed is None else seed
-    cache: dict[frozenset, np.ndarray] = {}
+    runs: dict[frozenset, RunResult] = {}
 
-    def value(subset: frozenset) -> np.ndarray:
-        if subset not in cache:
+    def result(subset: frozenset) -> RunResult:
+        if subset not in runs:
             s = base
             for j in sorted(subset):
                 name, params = reforms[j]
                 s = apply_reform(s, name, **params)
-            cache[subset] = _value(run(s, n, seed), kpi, scope)
+            runs[subset] = run(s, n, seed)
             if progress is not None:
-                progress(len(cache))
-        return cache[subset]
+                progress(len(runs))
+        return runs[subset]
 
-    phi = np.zeros((k, n))
-    if k <= exact_up_to:
-        for i in range(k):
-            others = [j for j in range(k) if j != i]
-            for size in range(k):
-                w = math.factorial(size) * math.factorial(k - size - 1) / math.factorial(k)
-                for combo in itertools.combinations(others, size):
-                    s0 = frozenset(combo)
-                    phi[i] += w * (value(s0 | {i}) - value(s0))
+    exact = k <= exact_up_to
+    if exact:
+        orders = None
     else:
         rng = np.random.default_rng(seed)
-        for _ in range(permutations):
-            order = rng.permutation(k)
-            prev = frozenset()
-            for i in order:
-                cur = prev | {int(i)}
-                phi[i] += value(cur) - value(prev)
-                prev = cur
-        phi /= permutations
-    total = value(frozenset(range(k))) - value(frozenset())
+        half = max(1, math.ceil(permutations / 2))
+        orders = []
+        for _ in range(half):
+            o = [int(x) for x in rng.permutation(k)]
+            orders += [o, o[::-1]]
+    full, empty = frozenset(range(k)), frozenset()
     rows = []
-    for i, (name, _) in enumerate(reforms):
-        m, lo, hi, _, _ = mean_ci(phi[i])
-        rows.append((name, m, lo, hi, m / total.mean() if total.mean() != 0 else np.nan))
-    m, lo, hi, _, _ = mean_ci(total)
-    rows.append(("total", m, lo, hi, 1.0))
-    return pd.DataFrame(rows, columns=["reform", "shapley_mean", "ci_low", "ci_high", "share_of_total"])
+    for name_kpi in kpis:
+        def v(subset: frozenset) -> np.ndarray:
+            return _value(result(subset), name_kpi, scope)
+
+        phi = np.zeros((k, n))
+        sampling_se = np.zeros(k)
+        if exact:
+            for i in range(k):
+                others = [j for j in range(k) if j != i]
+                for size in range(k):
+                    w = math.factorial(size) * math.factorial(k - size - 1) / math.factorial(k)
+                    for combo in itertools.combinations(others, size):
+                        s0 = frozenset(combo)
+                        phi[i] += w * (v(s0 | {i}) - v(s0))
+        else:
+            marg = np.zeros((k, len(orders)))  # marginal of reform i in order p (mean over replications)
+            for p, order in enumerate(orders):
+                prev = empty
+                for i in order:
+                    cur = prev | {i}
+                    d = v(cur) - v(prev)
+                    phi[i] += d
+                    marg[i, p] = d.mean()
+                    prev = cur
+            phi /= len(orders)
+            pairs = marg.reshape(k, -1, 2).mean(axis=2)  # antithetic pairs are the independent units
+            sampling_se = pairs.std(axis=1, ddof=1) / math.sqrt(pairs.shape[1]) if pairs.shape[1] > 1 else np.full(k, np.nan)
+        total = v(full) - v(empty)
+        tmean = total.mean()
+        method = "exact" if exact else f"sampled ({len(orders)} orders)"
+        for i, name in enumerate(_labels(reforms)):
+            m, lo, hi, _, nrep = mean_ci(phi[i])
+            alone = (v(frozenset({i})) - v(empty)).mean()
+            last = (v(full) - v(full - {i})).mean()
+            share = m / tmean if tmean != 0 else np.nan
+            rows.append((name_kpi, scope, name, m, lo, hi, share, alone, last, float(sampling_se[i]), method, nrep))
+        m, lo, hi, _, nrep = mean_ci(total)
+        rows.append((name_kpi, scope, "total", m, lo, hi, 1.0, tmean, tmean, 0.0, method, nrep))
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim import load_scenario
+from sim import Scenario, load_scenario
 from sim.attribution import shapley
 
 SHORT = {"horizon_working_days": 8, "warmup_working_days": 1, "drain_working_days": 200, "replications": 2, "seed": 9}
@@ -31,6 +31,44 @@ def test_sampled_permutations_also_add_up(base):
     reforms = [("centralise", {}), ("tolerance_acceptance", {"share_tolerated": 0.5})]
     t = shapley(base, reforms, kpi="trips_mean", exact_up_to=1, permutations=6).set_index("reform")
     assert t.loc[["centralise", "tolerance_acceptance"], "shapley_mean"].sum() == pytest.approx(t.loc["total", "shapley_mean"])
+    # with two reforms every antithetic pair is both orders: sampling is exact and its error is 0
+    exact = shapley(base, reforms, kpi="trips_mean").set_index("reform")
+    assert t.loc["centralise", "shapley_mean"] == pytest.approx(exact.loc["centralise", "shapley_mean"])
+    assert t.loc["centralise", "sampling_se"] == pytest.approx(0.0, abs=1e-12)
+    assert t["method"].iloc[0] == "sampled (6 orders)" and exact["method"].iloc[0] == "exact"
+
+
+def _two_reports(order: str) -> Scenario:
+    """Two 20-working-day reports (in parallel or in sequence), then a 5-day permit; fixed times, ample staff."""
+    reports = [{"external": "geology"}, {"external": "climate"}]
+    flow = [{"parallel": reports}, {"item": "permit"}] if order == "parallel" else reports + [{"item": "permit"}]
+    return Scenario.from_dict({
+        "name": f"two reports in {order}", "sites": [{"id": "hall"}],
+        "departments": [{"id": "d", "site": "hall", "staff": {"clerk": 100}}],
+        "windows": [{"id": "w", "site": "hall", "positions": 50, "items": ["permit"]}],
+        "items": [{"id": "permit", "department": "d", "kind": "back_office", "intake_minutes": 0,
+                   "steps": [{"role": "clerk", "minutes": 5 * 1440}], "result_delivery": "electronic"}],
+        "externals": [{"kind": "intermediary", "id": x, "duration_working_days": 20} for x in ("geology", "climate")],
+        "case_types": [{"id": "project", "arrivals": {"per_day": 1}, "flow": flow}],
+        "run": {"horizon_working_days": 20, "replications": 2, "seed": 4},
+    })
+
+
+@pytest.mark.parametrize("order, alone, last", [("parallel", 0.0, -20.0), ("serial", -20.0, -20.0)])
+def test_hand_computed_shapley_values_of_two_reports(order, alone, last):
+    """Reports in parallel: dropping one alone saves nothing, both save 20 days, so each gets -10.
+
+    In series each saves 20 days whatever the other does: -20 each.  (Every
+    time is fixed, so the values are exact.)
+    """
+    reforms = [("regional_assessment", {"externals": ["geology"]}), ("regional_assessment", {"externals": ["climate"]})]
+    t = shapley(_two_reports(order), reforms).set_index("reform")
+    expected = -10.0 if order == "parallel" else -20.0
+    for r in ("regional_assessment[0]", "regional_assessment[1]"):
+        assert t.loc[r, "shapley_mean"] == pytest.approx(expected)
+        assert t.loc[r, "alone_mean"] == pytest.approx(alone)
+        assert t.loc[r, "last_mean"] == pytest.approx(last)
+    assert t.loc["total", "shapley_mean"] == pytest.approx(2 * expected)
 
 
 def test_cli_attribute_json(tmp_path, capsys):
@@ -42,10 +80,14 @@ def test_cli_attribute_json(tmp_path, capsys):
     (tmp_path / "base.yaml").write_text(text.replace("horizon_working_days: 60", "horizon_working_days: 4"), encoding="utf-8")
     f = tmp_path / "after.yaml"
     f.write_text("base: base.yaml\nreforms:\n  - {reform: centralise}\n  - {reform: tolerance_acceptance}\n", encoding="utf-8")
-    assert main(["attribute", str(f), "--kpi", "trips_mean", "--reps", "2", "--json"]) == 0
-    rows = {r["reform"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(rows) == {"centralise", "tolerance_acceptance", "total"}
-    assert rows["centralise"]["shapley_mean"] + rows["tolerance_acceptance"]["shapley_mean"] == pytest.approx(rows["total"]["shapley_mean"])
+    assert main(["attribute", str(f), "--kpi", "trips_mean", "--kpi", "returns_mean", "--reps", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["reform"] for r in out["reforms"]] == ["centralise", "tolerance_acceptance"]
+    for kpi in ("trips_mean", "returns_mean"):
+        rows = {r["reform"]: r for r in out["rows"] if r["kpi"] == kpi}
+        assert set(rows) == {"centralise", "tolerance_acceptance", "total"}
+        assert rows["centralise"]["shapley_mean"] + rows["tolerance_acceptance"]["shapley_mean"] == pytest.approx(rows["total"]["shapley_mean"])
+
     plain = tmp_path / "plain.yaml"
     plain.write_text(text, encoding="utf-8")
     assert main(["attribute", str(plain)]) == 2
