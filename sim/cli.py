@@ -190,21 +190,32 @@ def cmd_compare(args) -> int:
 
 
 def cmd_bottlenecks(args) -> int:
-    from .bottlenecks import decompose
-    from .engine import simulate
+    from .bottlenecks import decompose_runs
 
     scenario = load_scenario(args.scenario)
     seed = scenario.run.seed if args.seed is None else args.seed
-    rep = simulate(scenario, seed=seed, trace=True)
-    d = decompose(rep, scenario)
+    reps = args.reps if args.reps is not None else min(scenario.run.replications, 3)
+    if args.case_type is not None and args.case_type not in {c.id for c in scenario.case_types}:
+        known = ", ".join(c.id for c in scenario.case_types)
+        print(f"error: {args.scenario}: --case-type: no case type {args.case_type!r} (known: {known})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    d = decompose_runs(scenario, reps, seed, args.case_type)
     if args.json:
-        json.dump(d.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {"scenario": scenario.name, "case_type": args.case_type, "seed": seed, "replications": reps,
+             "rows": [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in d.to_dict(orient="records")]},
+            sys.stdout, ensure_ascii=False, indent=2,
+        )
         sys.stdout.write("\n")
         return 0
-    rows = [["where the lead time goes / 时长构成", "working minutes per case", "share"]]
+    rows = [["where the lead time goes / 时长构成", "working minutes per case [95% CI]", "share [95% CI]"]]
     for r in d.itertuples(index=False):
-        rows.append([r.category, f"{r.working_minutes_per_case:,.1f}", f"{100 * r.share:.1f}%"])
-    print(f"{scenario.name}: critical-path decomposition of lead time (replication 0, seed {seed})")
+        ci = "" if r.ci_low != r.ci_low else f" [{r.ci_low:,.1f}, {r.ci_high:,.1f}]"
+        sci = "" if r.share_ci_low != r.share_ci_low else f" [{100 * r.share_ci_low:.1f}%, {100 * r.share_ci_high:.1f}%]"
+        rows.append([r.category, f"{r.working_minutes_per_case:,.1f}{ci}", f"{100 * r.share:.1f}%{sci}"])
+    scope = f", case type {args.case_type}" if args.case_type else ""
+    print(f"{scenario.name}: critical-path decomposition of lead time{scope} ({reps} replication(s), seed {seed})")
+    print("queue:X = waiting for window or role X, service:X = being served there; working minutes")
     print(_table(rows, {1, 2}))
     return 0
 
@@ -342,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bottlenecks", help="which queues, steps and waits make up the lead time")
     b.add_argument("scenario", help="scenario file (YAML)")
+    b.add_argument("--reps", type=_positive_int, default=None, help="replications (default: 3, or fewer if the file says so)")
+    b.add_argument("--case-type", default=None, help="only cases of this type")
     b.add_argument("--seed", type=_seed, default=None)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bottlenecks)

@@ -65,7 +65,15 @@ def test_cli_bottlenecks_json(tmp_path, capsys):
     text = open("scenarios/county_before_reform.yaml", encoding="utf-8").read()
     f = tmp_path / "s.yaml"
     f.write_text(text.replace("horizon_working_days: 60", "horizon_working_days: 5"), encoding="utf-8")
-    assert main(["bottlenecks", str(f), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    assert main(["bottlenecks", str(f), "--json", "--reps", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = out["rows"]
+    assert out["replications"] == 2 and rows[0]["n"] == 2
     assert sum(r["share"] for r in rows) == pytest.approx(1.0)
-    assert {"category", "working_minutes_per_case", "share"} == set(rows[0])
+    assert {"category", "working_minutes_per_case", "ci_low", "ci_high", "share", "share_ci_low", "share_ci_high", "n"} == set(rows[0])
+    assert all(r["ci_low"] <= r["working_minutes_per_case"] <= r["ci_high"] for r in rows)
+    assert main(["bottlenecks", str(f), "--case-type", "property_transfer", "--reps", "1", "--json"]) == 0
+    cats = {r["category"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert "queue:land_window" in cats and not any("market" in c for c in cats)  # property cases never meet the market bureau
+    assert main(["bottlenecks", str(f), "--case-type", "nope"]) == 2
+    assert "--case-type: no case type 'nope'" in capsys.readouterr().err
