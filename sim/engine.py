@@ -44,7 +44,7 @@ from .calendar import MINUTES_PER_DAY, clock_for
 from .flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
 from .results import RECORD_FIELDS, Replication, build_replication
 from .scenario import Scenario
-from .streams import Streams, replication_seed
+from .streams import Streams, keyed_uniform, replication_seed
 
 __all__ = ["simulate"]
 
@@ -97,8 +97,9 @@ class Case:
 
     materials = 0
 
-    def __init__(self, idx, ctype, arrival, channel, choices):
+    def __init__(self, idx, ctype, arrival, channel, choices, k=0):
         self.idx = idx
+        self.k = k  # index among the cases of its type (keys the case's own draws)
         self.ctype = ctype
         self.arrival = arrival
         self.channel = channel  # COUNTER, ONLINE or ASSISTED
@@ -119,7 +120,7 @@ class _ItemRT:
     p_incomplete: float
     tolerated: float
     materials: int
-    inspection: tuple | None  # (share, uniform draw, Station, minutes sampler)
+    inspection: tuple | None  # (share, draw key, Station, minutes sampler)
     online: bool
     delivery: str
     pickup: object
@@ -216,7 +217,7 @@ class _Model:
                 inspection=(
                     (
                         it.inspection.share,
-                        self.streams.uniform(f"inspection:{it.id}"),
+                        self.streams.key(f"inspection:{it.id}"),
                         self.role_station[it.inspection.department or it.department, it.inspection.role],
                         self.streams.sampler(f"inspection_minutes:{it.id}", it.inspection.minutes),
                     )
@@ -232,7 +233,10 @@ class _Model:
                 statutory=it.statutory_limit_days,
                 fee=it.fee_yuan,
             )
-        self.incomplete_u = {it.id: self.streams.uniform(f"incomplete:{it.id}") for it in scenario.items}
+        # gap draws belong to (case type, case, item, attempt), not to the order of arrival at a window
+        self.incomplete_key = {
+            (ct.id, it.id): self.streams.key(f"incomplete:{ct.id}:{it.id}") for ct in scenario.case_types for it in scenario.items
+        }
         self.externals = {e.id: e for e in scenario.externals}
         self.ext_sampler = {}
         self.ext_capacity = {}
@@ -289,11 +293,11 @@ class _Model:
         else:
             picks = [None] * n
         timeout, process, active, counter = env.timeout, env.process, self.active, self.counter
-        for t, ch, pick in zip(times.tolist(), channels, picks):
+        for k, (t, ch, pick) in enumerate(zip(times.tolist(), channels, picks)):
             if t > env.now:
                 yield timeout(t - env.now)
             idx = next(counter)
-            case = active[idx] = Case(idx, c, t, ch, pick)
+            case = active[idx] = Case(idx, c, t, ch, pick, k)
             if ch == ASSISTED and handover_trips:
                 case.trips = handover_trips
             process(flow(case))
@@ -456,6 +460,15 @@ class _Compiler:
         self.c = c
         self.depended = {ref for n, _ in walk(ct.flow) for ref in n.after}
         self.choice_index = {id(n): k for k, n in enumerate(n for n, _ in walk(ct.flow) if isinstance(n, Choice))}
+        # the j-th application of an item in this flow (almost always 0): keys that item's draws,
+        # so they survive reforms that regroup applications
+        seen: dict[str, int] = {}
+        self.occurrence = {}
+        for n, _ in walk(ct.flow):
+            if isinstance(n, Apply):
+                for i in n.item_ids:
+                    self.occurrence[id(n), i] = seen.get(i, 0)
+                    seen[i] = seen.get(i, 0) + 1
         self.applicant_needed = self._parallel_in_person(ct.flow)
         beh = ct.applicants or model.s.applicants
         basis, dist = beh.fix_time
@@ -463,7 +476,6 @@ class _Compiler:
         self.fix = model.streams.sampler(f"fix:{ct.id}", dist)
         self.repeat_factor = beh.repeat_incomplete_factor
         self.abandon_p = beh.abandon_probability
-        self.abandon_u = model.streams.uniform(f"abandon:{ct.id}")
 
     def _parallel_in_person(self, flow) -> bool:
         for n, _ in walk(flow):
@@ -705,9 +717,10 @@ class _Compiler:
         p_items = [1.0 - (1.0 - it.p_incomplete) ** keep if keep < 1 else it.p_incomplete for it in items]
         tolerated = [it.tolerated for it in items]
         any_incomplete = any(p > 0 for p in p_items)
-        u_incomplete = [m.incomplete_u[it.id] for it in items]
+        gap_keys = [m.incomplete_key[self.ct.id, it.id] for it in items]
+        slots = [1024 * self.occurrence[id(node), it.id] for it in items]
+        abandon_key = m.streams.key(f"abandon:{self.ct.id}:{items[0].id}")
         back = tuple(it for it in items if not it.immediate)
-        inspected = tuple(it for it in items if it.inspection is not None)
         needs_pickup = any(it.delivery == "pickup" for it in back)
         pickup_service = needs_pickup and any(it.pickup_mean > 0 for it in back if it.delivery == "pickup")
         mails = tuple(it for it in back if it.delivery == "mail")
@@ -729,7 +742,7 @@ class _Compiler:
                     best, best_key = st, key
             return best
 
-        def check(attempt, assisted):
+        def check(case, attempt, assisted):
             """(returned, tolerated items) of one attempt.
 
             One uniform per item: below p*f^k the item has a gap; below
@@ -741,9 +754,9 @@ class _Compiler:
             if assisted:
                 factor *= agency.incomplete_factor
             returned, gaps = False, []
-            for it, p, s, u in zip(items, p_items, tolerated, u_incomplete):
+            for it, p, s, key, slot in zip(items, p_items, tolerated, gap_keys, slots):
                 if p > 0:
-                    x = u()
+                    x = keyed_uniform(key, case.k, slot + attempt)
                     if x < p * factor:
                         if x < p * factor * s:
                             gaps.append(it)
@@ -789,6 +802,22 @@ class _Compiler:
             if areq is not None:
                 case.applicant.release(areq)
 
+        def inspect(case, it):
+            """事中事后监管: a share of decisions is inspected, off the case's path."""
+            if it.inspection is not None:
+                share, key, station, draw = it.inspection
+                if keyed_uniform(key, case.k, slots[items.index(it)]) < share:
+                    env.process(m.work(station, draw(), case, f"inspection:{it.id}", "inspection"))
+
+        def decide(case, it, gaps, supplied):
+            """Review of one item, then the wait for a tolerated gap's supplement; returns the decision time."""
+            if not it.immediate:
+                yield from compiler._back_office(it, case)
+            if it in gaps and supplied > env.now:  # the decision is issued once the missing part is in
+                yield env.timeout(supplied - env.now)
+            inspect(case, it)
+            return env.now
+
         def apply(case):
             remote = case.channel == ONLINE and any_online
             assisted = case.channel == ASSISTED
@@ -806,12 +835,12 @@ class _Compiler:
                 case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}", "intake")
                 if not remote:
                     leave(case, window, areq)
-                returned, gaps = check(attempt, assisted)
+                returned, gaps = check(case, attempt, assisted)
                 if returned:
                     case.returns += 1
                     attempt += 1
                     ps = compiler.abandon_p
-                    if compiler.abandon_u() < ps[min(attempt, len(ps)) - 1]:
+                    if keyed_uniform(abandon_key, case.k, slots[0] + attempt) < ps[min(attempt, len(ps)) - 1]:
                         case.abandoned = True
                         if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
                             compiler._release_all(case)
@@ -831,25 +860,20 @@ class _Compiler:
                 if supplied > accepted and m.trace is not None:
                     m.log(case, f"supplement:{label}", "supplement", "applicant", accepted, accepted, supplied)
             decided = {}
+            pending = []
             for it in items:
-                if it.immediate:
+                if it.immediate and it not in gaps:
                     decided[it] = accepted
-            if len(back) == 1:
-                decided[back[0]] = yield from compiler._back_office(back[0], case)
-            elif back:
-                procs = [env.process(compiler._back_office(it, case)) for it in back]
+                    inspect(case, it)
+                else:
+                    pending.append(it)
+            if len(pending) == 1:
+                decided[pending[0]] = yield from decide(case, pending[0], gaps, supplied)
+            elif pending:
+                procs = [env.process(decide(case, it, gaps, supplied)) for it in pending]
                 yield env.all_of(procs)
-                for it, p in zip(back, procs):
+                for it, p in zip(pending, procs):
                     decided[it] = p.value
-            if gaps:
-                for it in gaps:  # the decision is issued once the missing part is in
-                    decided[it] = max(decided[it], supplied)
-                if supplied > env.now:
-                    yield env.timeout(supplied - env.now)
-            for it in inspected:  # 事中事后监管: off the case's path
-                share, u, station, draw = it.inspection
-                if u() < share:
-                    env.process(m.work(station, draw(), case, f"inspection:{it.id}", "inspection"))
             # time limits (working days; the day of acceptance is not counted)
             w_acc = accepted if always_open else clock.working(accepted)
             for it, t_done in decided.items():

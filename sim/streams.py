@@ -16,7 +16,23 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["replication_seed", "Streams", "BLOCK"]
+__all__ = ["replication_seed", "Streams", "BLOCK", "keyed_uniform"]
+
+_MASK = (1 << 64) - 1
+
+
+def keyed_uniform(key: int, a: int, b: int) -> float:
+    """A U(0, 1) number fixed by (key, a, b): the splitmix64 finaliser of their mix.
+
+    Used for draws that belong to one case (its k-th application attempt has a
+    gap or not), so they do not depend on the order in which cases happen to
+    reach a window: a reform that changes timing leaves them unchanged.
+    """
+    x = (key ^ ((a + 1) * 0x9E3779B97F4A7C15) ^ ((b + 1) * 0xD1B54A32D192ED03)) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    x ^= x >> 31
+    return (x >> 11) * 1.1102230246251565e-16  # 2**-53
 
 BLOCK = 256
 """Values drawn at a time from a stream (fixed, so draw k is always the same value)."""
@@ -59,6 +75,10 @@ class Streams:
                 yield from dist.sample(rng, BLOCK).tolist()
 
         return blocks().__next__
+
+    def key(self, purpose: str) -> int:
+        """A 64-bit key for :func:`keyed_uniform` draws of ``purpose`` in this replication."""
+        return int(self.generator(purpose).integers(0, 1 << 63)) * 2 + 1
 
     def uniform(self, purpose: str) -> Callable[[], float]:
         """A function returning the next U(0, 1) draw of the ``purpose`` stream."""
