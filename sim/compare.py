@@ -4,6 +4,8 @@ Every scenario runs replications ``0..n-1`` of the same seed, so replication
 ``r`` of each sees the same arrivals and work content wherever the scenarios
 share them.  Differences and compression rates (压缩率 = 1 - new/old) are
 computed per replication (paired) and summarised with Student-t 95% CIs.
+Compression rates are given for KPIs where less is better (times, waits,
+trips, returns); for shares where more is better the difference says it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .kpis import KPIS
 from .runner import RunResult, run
 from .stats import mean_ci
 
@@ -45,6 +48,8 @@ def comparison_table(results: list[RunResult]) -> pd.DataFrame:
             dm, dlo, dhi, _, _ = mean_ci(v - b)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(b != 0, 1.0 - v / b, np.nan)
+            if kpi in KPIS and KPIS[kpi].higher_is_better:
+                ratio = np.full_like(v, np.nan)  # 压缩率 describes reductions of times, trips, waits
             cm, clo, chi, _, _ = mean_ci(ratio)
             rows.append((k, res.scenario.name, scope, kpi, m, lo, hi, dm, dlo, dhi, cm, clo, chi, nrep))
     return pd.DataFrame(

@@ -119,6 +119,7 @@ class _ItemRT:
     steps: tuple  # of (Station, sampler)
     p_incomplete: float
     tolerated: float
+    decide_before_supplement: bool
     materials: int
     inspection: tuple | None  # (share, draw key, Station, minutes sampler)
     online: bool
@@ -213,6 +214,7 @@ class _Model:
                 steps=steps,
                 p_incomplete=it.incomplete_probability,
                 tolerated=it.tolerated_share,
+                decide_before_supplement=it.decide_before_supplement,
                 materials=it.materials,
                 inspection=(
                     (
@@ -813,7 +815,7 @@ class _Compiler:
             """Review of one item, then the wait for a tolerated gap's supplement; returns the decision time."""
             if not it.immediate:
                 yield from compiler._back_office(it, case)
-            if it in gaps and supplied > env.now:  # the decision is issued once the missing part is in
+            if it in gaps and supplied > env.now and not it.decide_before_supplement:  # decided once the part is in
                 yield env.timeout(supplied - env.now)
             inspect(case, it)
             return env.now
@@ -862,7 +864,7 @@ class _Compiler:
             decided = {}
             pending = []
             for it in items:
-                if it.immediate and it not in gaps:
+                if it.immediate and (it not in gaps or it.decide_before_supplement):
                     decided[it] = accepted
                     inspect(case, it)
                 else:

@@ -192,6 +192,13 @@ class Item(_Spec):
             "accepted and the applicant supplies the missing part while review goes on"
         ),
     )
+    decide_before_supplement: bool = Field(
+        default=False,
+        description=(
+            "容缺后补: a tolerated application is decided without waiting for the supplement "
+            "(followed up afterwards); default: the decision waits for it"
+        ),
+    )
     fee_yuan: NonNeg = 0.0
     online: bool = Field(default=True, description="can be applied for online")
     result_delivery: Literal["pickup", "mail", "electronic"] = "pickup"

@@ -22,6 +22,9 @@ def tolerance_acceptance(
     s: Scenario,
     items: Annotated[list[str] | None, Field(description="items accepted with gaps (default: all)")] = None,
     share_tolerated: Annotated[Share, Field(description="share of incomplete applications whose gaps are non-essential")] = 0.8,
+    decide_before_supplement: Annotated[
+        bool, Field(description="issue the decision without waiting for the supplement (容缺后补, checked afterwards)")
+    ] = False,
 ) -> Scenario:
     """容缺受理 (tolerance acceptance): an application missing non-essential materials is accepted.
 
@@ -29,13 +32,15 @@ def tolerance_acceptance(
     would have been returned for 补正, that share is accepted at once: review
     starts, the applicant supplies the missing part meanwhile (their usual
     fixing time, no trip, no new queue) and the decision is issued when both
-    are done.  The rest are still returned.
+    are done, or at once with ``decide_before_supplement`` (the supplement is
+    then followed up after the decision).  The rest are still returned.
     """
     d = data(s)
     chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
     for it in d["items"]:
         if it["id"] in chosen:
             it["tolerated_share"] = max(share_tolerated, it.get("tolerated_share", 0.0))
+            it["decide_before_supplement"] = decide_before_supplement or it.get("decide_before_supplement", False)
     return Scenario.from_dict(d)
 
 
