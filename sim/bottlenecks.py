@@ -37,6 +37,8 @@ def _parts(kind: str, activity: str, resource: str) -> tuple[str, str]:
         return "applicant_fixing", "applicant_fixing"
     if kind == "supplement":
         return "applicant_supplement", "applicant_supplement"
+    if kind == "wait_applicant":
+        return "waiting_for_applicant", "waiting_for_applicant"
     if kind == "wait_open":
         return "waiting_for_opening", "waiting_for_opening"
     return kind, kind  # travel, handoff, mail

@@ -786,8 +786,11 @@ class _Compiler:
             """
             areq = None
             if case.applicant is not None:  # one visit at a time across parallel branches
+                t0 = env.now
                 areq = case.applicant.request()
                 yield areq
+                if m.trace is not None and env.now > t0:
+                    m.log(case, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
             window = choose(case)
             if case.channel == ASSISTED:
                 if not always_open:  # the agent is in the hall; only opening hours matter
