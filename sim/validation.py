@@ -115,6 +115,17 @@ def _unknown(ref: str, known, what: str) -> str:
     return f"no {what} with id {ref!r}{hint}"
 
 
+def _staff_problems(path: str, department: str | None, role: str, item_department: str, depts) -> list[Problem]:
+    """Work done by ``role`` of ``department`` (default: the item's): both must exist."""
+    dept_id = department or item_department
+    if department is not None and department not in depts:
+        return [Problem(f"{path}.department", _unknown(department, depts, "department"))]
+    if dept_id in depts and role not in depts[dept_id].staff:
+        roles = ", ".join(depts[dept_id].staff) or "none"
+        return [Problem(f"{path}.role", f"department {dept_id!r} has no staff in role {role!r} (its roles: {roles})")]
+    return []
+
+
 def check_references(s) -> list[Problem]:
     """Every cross-reference problem in a structurally valid scenario."""
     P: list[Problem] = []
@@ -154,30 +165,10 @@ def check_references(s) -> list[Problem]:
         if it.id not in accepted:
             P.append(Problem(f"{p}", f"no window accepts item {it.id!r}: add it to some window's items"))
         for j, st in enumerate(it.steps):
-            dept_id = st.department or it.department
-            if st.department is not None and st.department not in depts:
-                P.append(Problem(f"{p}.steps[{j}].department", _unknown(st.department, depts, "department")))
-            elif dept_id in depts and st.role not in depts[dept_id].staff:
-                roles = ", ".join(depts[dept_id].staff) or "none"
-                P.append(
-                    Problem(
-                        f"{p}.steps[{j}].role",
-                        f"department {dept_id!r} has no staff in role {st.role!r} (its roles: {roles})",
-                    )
-                )
+            P += _staff_problems(f"{p}.steps[{j}]", st.department, st.role, it.department, depts)
         if it.inspection is not None:
             ins = it.inspection
-            dept_id = ins.department or it.department
-            if ins.department is not None and ins.department not in depts:
-                P.append(Problem(f"{p}.inspection.department", _unknown(ins.department, depts, "department")))
-            elif dept_id in depts and ins.role not in depts[dept_id].staff:
-                roles = ", ".join(depts[dept_id].staff) or "none"
-                P.append(
-                    Problem(
-                        f"{p}.inspection.role",
-                        f"department {dept_id!r} has no staff in role {ins.role!r} (its roles: {roles})",
-                    )
-                )
+            P += _staff_problems(f"{p}.inspection", ins.department, ins.role, it.department, depts)
         keys = [st.key for st in it.steps]
         for j, k in enumerate(keys):
             if keys.index(k) != j:
