@@ -121,7 +121,7 @@ class _ItemRT:
     tolerated: float
     decide_before_supplement: bool
     materials: int
-    inspection: tuple | None  # (share, draw key, Station, minutes sampler)
+    inspection: tuple | None  # (share, Station, minutes sampler)
     online: bool
     delivery: str
     pickup: object
@@ -219,7 +219,6 @@ class _Model:
                 inspection=(
                     (
                         it.inspection.share,
-                        self.streams.key(f"inspection:{it.id}"),
                         self.role_station[it.inspection.department or it.department, it.inspection.role],
                         self.streams.sampler(f"inspection_minutes:{it.id}", it.inspection.minutes),
                     )
@@ -722,6 +721,7 @@ class _Compiler:
         gap_keys = [m.incomplete_key[self.ct.id, it.id] for it in items]
         slots = [1024 * self.occurrence[id(node), it.id] for it in items]
         abandon_key = m.streams.key(f"abandon:{self.ct.id}:{items[0].id}")
+        inspection_keys = {it.id: m.streams.key(f"inspection:{self.ct.id}:{it.id}") for it in items if it.inspection}
         back = tuple(it for it in items if not it.immediate)
         needs_pickup = any(it.delivery == "pickup" for it in back)
         pickup_service = needs_pickup and any(it.pickup_mean > 0 for it in back if it.delivery == "pickup")
@@ -810,8 +810,8 @@ class _Compiler:
         def inspect(case, it):
             """事中事后监管: a share of decisions is inspected, off the case's path."""
             if it.inspection is not None:
-                share, key, station, draw = it.inspection
-                if keyed_uniform(key, case.k, slots[items.index(it)]) < share:
+                share, station, draw = it.inspection
+                if keyed_uniform(inspection_keys[it.id], case.k, slots[items.index(it)]) < share:
                     env.process(m.work(station, draw(), case, f"inspection:{it.id}", "inspection"))
 
         def decide(case, it, gaps, supplied):
