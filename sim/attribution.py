@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import Problem, ScenarioError
 from .reforms import apply_reform
 from .runner import RunResult, run
 from .scenario import Scenario
@@ -56,6 +57,24 @@ def _labels(reforms) -> list[str]:
     return [f"{x}[{i}]" if names.count(x) > 1 else x for i, x in enumerate(names)]
 
 
+def _players(reforms, groups) -> tuple[list[str], list[list[int]]]:
+    """(label, reform positions) of each player: a group of reforms, or a reform on its own."""
+    labels = _labels(reforms)
+    groups = list(groups) if groups is not None else [None] * len(reforms)
+    if len(groups) != len(reforms):
+        raise ValueError("groups must give one entry (or None) per reform")
+    names: list[str] = []
+    members: list[list[int]] = []
+    for i, g in enumerate(groups):
+        key = g if g is not None else labels[i]
+        if g is not None and key in names:
+            members[names.index(key)].append(i)
+        else:
+            names.append(key)
+            members.append([i])
+    return names, members
+
+
 def shapley(
     base: Scenario,
     reforms: Sequence[tuple[str, dict]],
@@ -66,19 +85,23 @@ def shapley(
     exact_up_to: int = 8,
     permutations: int = 64,
     progress: Callable[[int], None] | None = None,
+    groups: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """Shapley attribution of the change in ``kpi`` from ``base`` to base + all ``reforms``.
 
     ``reforms`` is a list of ``(name, params)``; ``kpi`` one KPI name or several
-    (the runs are shared).  Returns one row per KPI and reform plus a
+    (the runs are shared).  ``groups`` (one label or None per reform) makes
+    reforms with the same label one player, switched on together: use it for
+    reforms that need each other (one creates the window another names).  Returns one row per KPI and reform plus a
     ``total`` row per KPI, with columns ``COLUMNS``; ``shapley_mean`` and its
     CI are in the KPI's unit, and the values of a replication add up exactly
     to its total change.
     """
     kpis = [kpi] if isinstance(kpi, str) else list(kpi)
-    k = len(reforms)
-    if k == 0:
+    if not reforms:
         raise ValueError("no reforms to attribute")
+    names, members = _players(reforms, groups)
+    k = len(names)
     n = base.run.replications if replications is None else replications
     seed = base.run.seed if seed is None else seed
     runs: dict[frozenset, RunResult] = {}
@@ -86,9 +109,19 @@ def shapley(
     def result(subset: frozenset) -> RunResult:
         if subset not in runs:
             s = base
-            for j in sorted(subset):
+            for j in sorted(i for p in subset for i in members[p]):
                 name, params = reforms[j]
-                s = apply_reform(s, name, **params)
+                try:
+                    s = apply_reform(s, name, **params)
+                except ScenarioError as exc:
+                    on = ", ".join(names[p] for p in sorted(subset))
+                    off = ", ".join(names[p] for p in range(k) if p not in subset) or "none"
+                    raise ScenarioError(
+                        [Problem(f"reforms[{j}]", f"{name} fails when only {on} are on (off: {off}): {q}; "
+                                 "give reforms that need each other the same 'group' to switch them on together")
+                         for q in exc.problems],
+                        "attribution",
+                    ) from None
             runs[subset] = run(s, n, seed)
             if progress is not None:
                 progress(len(runs))
@@ -136,7 +169,7 @@ def shapley(
         total = v(full) - v(empty)
         tmean = total.mean()
         method = "exact" if exact else f"sampled ({len(orders)} orders)"
-        for i, name in enumerate(_labels(reforms)):
+        for i, name in enumerate(names):
             m, lo, hi, _, nrep = mean_ci(phi[i])
             alone = (v(frozenset({i})) - v(empty)).mean()
             last = (v(full) - v(full - {i})).mean()

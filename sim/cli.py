@@ -223,26 +223,26 @@ def cmd_bottlenecks(args) -> int:
 def cmd_attribute(args) -> int:
     from .attribution import shapley
     from .kpis import KPIS as _K
-    from .loading import reform_plan
+    from .loading import attribution_plan
 
-    base, plan = reform_plan(args.scenario)
+    base, plan, groups = attribution_plan(args.scenario)
     if not plan:
         print(f"error: {args.scenario}: reforms: the file lists no reforms to attribute", file=sys.stderr)
         return EXIT_BAD_INPUT
     kpis = args.kpi or ["lead_time_working_days_mean"]
-    k = len(plan)
+    k = len({g if g is not None else i for i, g in enumerate(groups)})
     runs = 2**k if k <= 8 else None
     bar, update = _progress_bar(runs) if runs else (None, None)
     try:
         table = shapley(base, plan, kpi=kpis, scope=args.scope, replications=args.reps, seed=args.seed,
-                        progress=(lambda done: update(done, runs)) if update else None)
+                        progress=(lambda done: update(done, runs)) if update else None, groups=groups)
     finally:
         if bar is not None:
             bar.close()
     if args.json:
         json.dump(
             {"scenario": str(args.scenario), "base": base.name, "scope": args.scope,
-             "reforms": [{"reform": name, **params} for name, params in plan],
+             "reforms": [{"reform": name, **params, **({"group": g} if g else {})} for (name, params), g in zip(plan, groups)],
              "rows": [{k2: (None if isinstance(v, float) and v != v else v) for k2, v in r.items()} for r in table.to_dict(orient="records")]},
             sys.stdout, ensure_ascii=False, indent=2,
         )

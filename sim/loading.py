@@ -16,7 +16,7 @@ import yaml
 from .errors import Problem, ScenarioError
 from .scenario import Scenario
 
-__all__ = ["load_scenario", "read_yaml"]
+__all__ = ["load_scenario", "read_yaml", "reform_plan", "attribution_plan"]
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -90,14 +90,11 @@ def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
 
 def reform_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str, dict]]]:
     """(base scenario with the file's overrides, [(reform, params), ...]) of a reformed file."""
-    p = Path(path)
-    data = read_yaml(p)
-    if not isinstance(data, dict) or "base" not in data:
-        raise ScenarioError([Problem("base", "this file names no base scenario and reforms")], str(p))
-    return _plan(p, data, ())
+    scenario, plan, _ = attribution_plan(path)
+    return scenario, plan
 
 
-def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str, dict]]]:
+def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str, dict]], list[str | None]]:
     src = str(path)
     data = dict(data)
     base_ref = data.pop("base")
@@ -117,19 +114,36 @@ def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str
         scenario = base.evolve(**data) if data else base
     except ScenarioError as exc:
         raise exc.with_source(src) from None
-    plan = []
+    plan, groups = [], []
     for i, spec in enumerate(reforms):
         if not isinstance(spec, dict) or "reform" not in spec:
             raise ScenarioError([Problem(f"reforms[{i}]", "expected a mapping with 'reform: <name>' and its parameters")], src)
-        plan.append((spec["reform"], {k: v for k, v in spec.items() if k != "reform"}))
-    return scenario, plan
+        group = spec.get("group")
+        if group is not None and not isinstance(group, str):
+            raise ScenarioError([Problem(f"reforms[{i}].group", "must be a name (text)")], src)
+        plan.append((spec["reform"], {k: v for k, v in spec.items() if k not in ("reform", "group")}))
+        groups.append(group)
+    return scenario, plan, groups
+
+
+def attribution_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str, dict]], list[str | None]]:
+    """Like :func:`reform_plan`, plus each reform's ``group`` (None if it has none).
+
+    Reforms sharing a group are one player in the attribution: they are
+    switched on together (e.g. a window that a later reform needs).
+    """
+    p = Path(path)
+    data = read_yaml(p)
+    if not isinstance(data, dict) or "base" not in data:
+        raise ScenarioError([Problem("base", "this file names no base scenario and reforms")], str(p))
+    return _plan(p, data, ())
 
 
 def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
     from .reforms import apply_reform
 
     src = str(path)
-    scenario, plan = _plan(path, data, seen)
+    scenario, plan, _ = _plan(path, data, seen)
     for i, (name, params) in enumerate(plan):
         try:
             scenario = apply_reform(scenario, name, **params)

@@ -92,3 +92,34 @@ def test_cli_attribute_json(tmp_path, capsys):
     plain.write_text(text, encoding="utf-8")
     assert main(["attribute", str(plain)]) == 2
     assert "names no base scenario" in capsys.readouterr().err
+
+
+def test_reforms_that_need_each_other_are_one_group(base, tmp_path, capsys):
+    """one_thing_done_once names the window one_window creates: alone it cannot be applied."""
+    from sim import ScenarioError
+    from sim.cli import main
+
+    reforms = [
+        ("one_window", {"windows": ["tax_window", "hrss_window"], "id": "zone"}),
+        ("one_thing_done_once", {"case_type": "enterprise_opening", "items": ["invoice_application", "social_insurance"], "window": "zone"}),
+        ("centralise", {}),
+    ]
+    with pytest.raises(ScenarioError, match=r"reforms\[1\]: one_thing_done_once fails when only one_thing_done_once are on .*same 'group'"):
+        shapley(base, reforms, kpi="trips_mean")
+    t = shapley(base, reforms, kpi="trips_mean", groups=["bundle", "bundle", None]).set_index("reform")
+    assert list(t.index) == ["bundle", "centralise", "total"]
+    assert t.loc[["bundle", "centralise"], "shapley_mean"].sum() == pytest.approx(t.loc["total", "shapley_mean"])
+    text = open("scenarios/county_before_reform.yaml", encoding="utf-8").read()
+    (tmp_path / "base.yaml").write_text(text.replace("horizon_working_days: 60", "horizon_working_days: 4"), encoding="utf-8")
+    f = tmp_path / "after.yaml"
+    f.write_text(
+        "base: base.yaml\nreforms:\n"
+        "  - {reform: one_window, windows: [tax_window, hrss_window], id: zone, group: bundle}\n"
+        "  - {reform: one_thing_done_once, case_type: enterprise_opening, items: [invoice_application, social_insurance], window: zone, group: bundle}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(f)]) == 0  # 'group' is for attribution only
+    capsys.readouterr()
+    assert main(["attribute", str(f), "--reps", "2", "--kpi", "trips_mean", "--json"]) == 0
+    out = __import__("json").loads(capsys.readouterr().out)
+    assert [r["reform"] for r in out["rows"]] == ["bundle", "total"] and out["reforms"][0]["group"] == "bundle"

@@ -136,6 +136,8 @@ def test_one_window_pools_two_mm2_queues_into_one_mm4(base):
         # ~41,000 customers; the band is the run's own 99.9% batch-means interval
         assert_matches(est, se, df, expected, max_rel_half_width=0.25, what=scenario.name)
     assert erlang_c_wait(2 * lam, 1 / mean, 4) < 0.5 * erlang_c_wait(lam, 1 / mean, 2)  # the pooling gain
+    named = apply_reform(base, "one_window", windows=["market_window", "tax_window"], id="zone_a", name="A区 综合窗口")
+    assert [(w.id, w.name) for w in named.windows if w.id == "zone_a"] == [("zone_a", "A区 综合窗口")]
     kept = apply_reform(base, "one_window", windows=["market_window", "tax_window"], keep_positions={"tax_window": 1})
     w = {x.id: x for x in kept.windows}
     assert w["comprehensive_window"].positions == 3 and w["tax_window"].positions == 1
@@ -378,6 +380,18 @@ def test_agency_service_cuts_trips_and_gaps(base, base_result):
     falls(base_result, out, "returns_mean", scope)
     assisted = out.cases[out.cases["channel"] == "assisted"]
     assert len(assisted) and set(assisted["trips"]) == {1} and assisted["travel_minutes"].max() == 0
+
+
+@covers("mail_delivery")
+def test_mail_delivery_replaces_pickup_trips_by_post(base, base_result):
+    reformed = apply_reform(base, "mail_delivery", items=["property_registration"], mail_calendar_days=2)
+    item = reformed.item("property_registration")
+    assert item.result_delivery == "mail" and item.mail_calendar_days.mean == 2
+    assert reformed.item("company_registration").result_delivery == "pickup"
+    out = run(reformed)
+    falls(base_result, out, "trips_mean", "case_type:property_transfer")
+    assert {i.id for i in apply_reform(base, "mail_delivery").items if i.result_delivery == "mail"} == {
+        "company_registration", "seal_carving", "bank_account", "property_registration"}
 
 
 def test_every_reform_is_tested():

@@ -51,7 +51,7 @@ class Reform:
             out.append(Parameter(p.name, p.default, desc))
         return tuple(out)
 
-    def __call__(self, scenario: Scenario, **params) -> Scenario:
+    def __call__(self, scenario: Scenario, /, **params) -> Scenario:
         return apply_reform(scenario, self.name, **params)
 
 
@@ -80,7 +80,7 @@ def _problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def apply_reform(scenario: Scenario, name: str, **params) -> Scenario:
+def apply_reform(scenario: Scenario, name: str, /, **params) -> Scenario:
     """Apply the reform called ``name`` with its parameters; returns a new, validated scenario.
 
     Unknown or missing parameters and values of the wrong type raise

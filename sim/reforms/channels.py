@@ -106,3 +106,26 @@ def agency_service(
         if v is not None:
             agency[k] = v
     return Scenario.from_dict(d)
+
+
+@reform("mail_delivery", "免费寄递 / 邮寄送达", "results are mailed: no trip to collect them")
+def mail_delivery(
+    s: Scenario,
+    items: Annotated[list[str] | None, Field(description="items whose results are mailed (default: back-office items collected in person)")] = None,
+    mail_calendar_days: Annotated[NonNegative, Field(description="calendar days from decision to delivery")] = 1.0,
+) -> Scenario:
+    """免费寄递 / EMS 邮寄送达 (results by post): the applicant no longer comes back to collect.
+
+    Mechanism: the chosen items' results (default: every back-office item
+    collected in person) are mailed (``result_delivery: mail``); the case ends when the
+    post arrives, ``mail_calendar_days`` after the decision, with no pickup
+    trip or queue.
+    """
+    d = data(s)
+    default = [it["id"] for it in d["items"] if it["kind"] == "back_office" and it.get("result_delivery", "pickup") == "pickup"]
+    chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item")) if items is not None else set(default)
+    for it in d["items"]:
+        if it["id"] in chosen:
+            it["result_delivery"] = "mail"
+            it["mail_calendar_days"] = mail_calendar_days
+    return Scenario.from_dict(d)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..flow_edit import item_ids, key_of, remove_leaves
 from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, item_map, pick
+from ._common import NonNegative, Share, bad, data, pick, select_case_types
 from ._registry import reform
 
 
@@ -84,7 +84,7 @@ def one_window(
 def _decide_at_window(it: dict, decision_minutes: float, keep_steps: list[str], handoff_factor: float, s: Scenario) -> None:
     """Turn a back-office item into one decided at the window (in place)."""
     spec = s.item(it["id"])
-    kept = [st for st, raw in zip(spec.steps, it.get("steps", [])) if st.key in keep_steps]
+    kept = [st for st in spec.steps if st.key in keep_steps or st.role in keep_steps]
     mean = spec.intake_minutes.mean
     factor = (mean + decision_minutes) / mean if mean > 0 else 1.0
     it["intake_minutes"] = spec.intake_minutes.scaled(factor).model_dump(mode="json")
@@ -133,13 +133,17 @@ def cross_authorisation(
     decide_at_window: Annotated[bool, Field(description="the host window also decides (else it accepts and forwards)")] = True,
     decision_minutes: Annotated[NonNegative, Field(description="extra window minutes to decide")] = 10.0,
     keep_positions: Annotated[bool, Field(description="positions of closed windows move to the host (else they are freed)")] = True,
+    keep_steps: Annotated[
+        list[str], Field(description="step ids (or roles) that stay in the owning department's back office")
+    ] = [],
 ) -> Scenario:
     """交叉授权 (cross-authorisation): a department authorises a window of similar function.
 
     Mechanism: every item of each department in ``assign`` is taken off its
     own windows and accepted at the named host window; with
     ``decide_at_window`` it is decided there (sign-off chain and hand-offs
-    removed, ``decision_minutes`` added to intake).  Windows left with no
+    removed, ``decision_minutes`` added to intake; steps named in
+    ``keep_steps`` stay with the owning department).  Windows left with no
     items close; their positions join the host (``keep_positions``) or are
     freed.  Fewer idle windows, pooled staff, no signature chasing across town
     (Yumen: 5 departments, 21 items).
@@ -159,7 +163,7 @@ def cross_authorisation(
         raise bad("assign", "the named departments own no items")
     for it in d["items"]:
         if it["id"] in moved_to and decide_at_window and it["kind"] == "back_office":
-            _decide_at_window(it, decision_minutes, [], 0.0, s)
+            _decide_at_window(it, decision_minutes, keep_steps, 0.0, s)
     freed: dict[str, int] = {}
     for w in d["windows"]:
         if w["id"] in assign.values():
@@ -196,6 +200,7 @@ def decentralise(
     site_name: Annotated[str, Field(description="its name")] = "乡镇便民服务中心",
     from_home_minutes: Annotated[NonNegative, Field(description="applicants' travel from home to their centre")] = 10.0,
     positions: Annotated[int, Field(ge=1, description="window positions at the centres, all together")] = 2,
+    case_types: Annotated[list[str] | None, Field(description="journeys that may use the centres (default: all)")] = None,
 ) -> Scenario:
     """下放乡镇 (decentralise to towns): items handled at local centres near applicants.
 
@@ -215,7 +220,7 @@ def decentralise(
     local = f"{site}_window"
     d["windows"].append({"id": local, "name": site_name, "site": site, "positions": positions, "items": chosen})
     touched = False
-    for ct in d["case_types"]:
+    for ct in select_case_types(d, "case_types", case_types):
         def route(n):
             nonlocal touched
             ids = item_ids(n)
