@@ -32,12 +32,33 @@ def test_shipped_scenario_validates(path, capsys):
     assert out.startswith(f"{path}: ok") and err == ""
 
 
+def _arrivals_per_day(s: Scenario, ct) -> float:
+    a = ct.arrivals
+    day = s.calendar.day_minutes
+    if a.per_day is not None:
+        return a.per_day
+    if a.per_hour is not None:
+        return a.per_hour * day / 60
+    return day / a.interarrival_minutes.mean
+
+
+def _short_horizon(s: Scenario) -> float:
+    """At least 5 working days, and long enough for every case type to expect 12 arrivals.
+
+    Engineering projects arrive a few a week: 5 days would often give a case
+    type no case at all (P(no arrival) = exp(-12) ~ 6e-6 per replication here).
+    """
+    slowest = min(_arrivals_per_day(s, ct) for ct in s.case_types)
+    return max(5.0, math.ceil(12 / slowest))
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_shipped_scenario_runs_short(path):
     s = load_scenario(path)
     assert isinstance(s, Scenario)
-    short = s.evolve(run={**s.run.model_dump(), **SHORT_RUN})
-    assert short.run.horizon_working_days == 5 and short.run.replications == 2
+    horizon = _short_horizon(s)
+    short = s.evolve(run={**s.run.model_dump(), **SHORT_RUN, "horizon_working_days": horizon})
+    assert short.run.horizon_working_days == horizon and short.run.replications == 2
     # only the run settings changed
     assert short.to_dict() | {"run": None} == s.to_dict() | {"run": None}
 
