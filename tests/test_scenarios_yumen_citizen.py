@@ -124,7 +124,7 @@ def test_citizen_after_applies_the_reforms_of_seed_001(citizen):
     before, after = citizen
     _, plan = reform_plan(CITIZEN_AFTER)
     assert [n for n, _ in plan] == ["centralise", "chief_representative", "cross_authorisation",
-                                    "tolerance_acceptance", "decentralise"]
+                                    "tolerance_acceptance", "decentralise", "mail_delivery"]
     # one hall: every window except the township centres' is in the citizen centre, 9 groups (zones)
     hall = [w for w in after.windows if w.site == HALL]
     assert {w.site for w in after.windows} == {HALL, "township_centres"}
@@ -148,7 +148,7 @@ def test_citizen_share_of_items_done_in_one_trip_by_design(citizen):
     """SEED 000: 92% of items (事项) 跑一次办结: a property of the item catalogue, not of cases."""
     before, after = citizen
     assert one_trip_by_design(before) == pytest.approx(23 / 40)
-    assert one_trip_by_design(after) == pytest.approx(38 / 40)  # 95%: the claim's 92% is met for modelled items
+    assert one_trip_by_design(after) == pytest.approx(40 / 40)  # free mailing: no item needs a pickup trip
     assert one_trip_by_design(after) >= SEED_ONE_TRIP_ITEMS
 
 
@@ -161,26 +161,25 @@ def test_citizen_trips_travel_and_lead_time_fall_in_every_replication(citizen_ru
         diff = values(after, kpi) - values(before, kpi)
         _, _, hi, _, n = mean_ci(diff)
         assert n == CITIZEN_RUN["replications"] and (diff < 0).all() and hi < 0, kpi
-    # compression of lead time: the full run gives 42.9% [42.4%, 43.4%]; a short run must agree
+    # compression of lead time: the full run gives 35.2% [34.7%, 35.6%]; a short run must agree
     ratio = 1 - values(after, "lead_time_working_days_mean") / values(before, "lead_time_working_days_mean")
     m, lo, hi, _, _ = mean_ci(ratio)
-    assert 0.35 <= lo and hi <= 0.50, (m, lo, hi)
+    assert 0.28 <= lo and hi <= 0.42, (m, lo, hi)
 
 
-def test_citizen_at_most_one_trip_share_rises_but_stays_below_92_percent_of_cases(citizen_runs):
-    """The case-level share rises from ~57% to ~84%; it does not reach seed 000's 92%.
+def test_citizen_at_most_one_trip_share_reaches_92_percent_of_cases(citizen_runs):
+    """The case-level share rises from ~57% to ~93%: seed 000's 92% (stated for items) holds for cases.
 
-    92% is a share of items that *can* be done in one trip (checked above: 95%).
-    Cases fall short because property transfers and chronic-disease claims still
-    pick up a result, dependent journeys wait for tolerated supplements, and
-    20% of gaps are still returned.  If this test fails because the share
-    reached 92%, update the after file's header.
+    It takes the free mailing of results (seed 001, EMS): without it property
+    transfers and chronic-disease claims still pick up a result and the share
+    is ~84%.  The rest fall short because 20% of gaps are still returned and
+    dependent journeys wait for tolerated supplements.
     """
     before, after, _ = citizen_runs
     b = mean_ci(values(before, "at_most_one_trip_share"))
     a = mean_ci(values(after, "at_most_one_trip_share"))
-    assert b[2] < 0.65 and a[1] > 0.75
-    assert a[2] < SEED_ONE_TRIP_ITEMS
+    assert b[2] < 0.65
+    assert a[1] <= SEED_ONE_TRIP_ITEMS <= a[2] + 0.01, a  # the claim inside the CI (1 point of slack for the short run)
 
 
 def test_citizen_idle_low_volume_windows_close_and_hosts_are_busier(citizen_runs):
