@@ -16,7 +16,7 @@ from sim.compare import comparison_table
 from sim.flow import Apply, Choice, Parallel
 from sim.queueing import erlang_c_wait
 from sim.reforms import REFORMS, apply_reform
-from tests.helpers import assert_matches, batch_means
+from tests.helpers import assert_matches, batch_means, sample_mean_check
 
 SHORT = {"horizon_working_days": 15, "warmup_working_days": 2, "drain_working_days": 200, "replications": 3, "seed": 11}
 OPENING = ["company_registration", "seal_carving", "bank_account", "invoice_application", "social_insurance"]
@@ -256,6 +256,45 @@ def test_regional_assessment_skips_every_assessed_report_for_projects_in_the_par
     assert set(lead.round(6)) == {round(full, 6), round(full - 30, 6)}
     inside = (lead < full - 1).mean()
     assert abs(inside - 0.4) < 4 * math.sqrt(0.24 / lead.size)  # binomial, 4 sigma
+
+
+@covers("electronic_circulation")
+def test_electronic_circulation_shrinks_hand_offs_by_the_factor():
+    items = [{"id": "permit", "department": "d", "kind": "back_office", "intake_minutes": 10,
+              "handoff": {"to_back_office_minutes": 120, "to_window_minutes": 240},
+              "steps": [{"role": "clerk", "minutes": 60}], "result_delivery": "electronic"}]
+    before = toy([{"item": "permit"}], items=items)
+    after = apply_reform(before, "electronic_circulation", factor=0.1)
+    assert after.item("permit").handoff.to_window_minutes.mean == pytest.approx(24)
+    # fixed times, ample staff: 10 + 120 + 60 + 240 before, 10 + 12 + 60 + 24 after
+    assert completed_lead_days(before) == pytest.approx(430 / 1440)
+    assert completed_lead_days(after) == pytest.approx(106 / 1440)
+
+
+@covers("more_frequent_meetings")
+def test_more_frequent_meetings_cut_the_wait_for_a_sitting():
+    """Poisson arrivals wait for the next sitting: on average half the interval (uniform wait)."""
+    meeting = {"kind": "meeting", "id": "joint_review", "every_working_days": 10, "at": "09:00"}
+    before = toy([{"external": "joint_review"}], externals=[meeting], per_day=3, run_days=200)
+    after = apply_reform(before, "more_frequent_meetings", every_working_days=2)
+    assert after.externals[0].every_working_days == 2
+    for scenario, interval in ((before, 10), (after, 2)):
+        lead = completed_lead_days(scenario)
+        # ~600 cases; the wait is uniform on [0, interval): mean interval/2, sd interval/sqrt(12)
+        sample_mean_check(lead, interval / 2, max_rel_half_width=0.15, what=f"every {interval} days")
+    with pytest.raises(ScenarioError, match="meetings: the scenario has no meetings"):
+        apply_reform(toy([{"item": "filing"}]), "more_frequent_meetings", every_working_days=2)
+
+
+@covers("intermediary_market")
+def test_intermediary_market_shortens_reports_and_can_add_capacity():
+    reports = [{"kind": "intermediary", "id": "eia", "duration_working_days": 20, "capacity": 1}]
+    before = toy([{"external": "eia"}, {"item": "permit"}], externals=reports, per_day=0.02, run_days=400)
+    after = apply_reform(before, "intermediary_market", factor=0.5, capacity=3)
+    e = after.externals[0]
+    assert e.duration_working_days.mean == 10 and e.capacity == 3
+    lead_b, lead_a = completed_lead_days(before), completed_lead_days(after)
+    assert lead_b.size == lead_a.size and (lead_b - lead_a >= 10 - 1e-9).all()  # 10 days less, or more (less queueing)
 
 
 # -- requirements -------------------------------------------------------------------

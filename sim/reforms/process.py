@@ -188,3 +188,89 @@ def regional_assessment(
     if not touched:
         raise bad("externals", "no case type's flow uses these externals")
     return Scenario.from_dict(d)
+
+
+def _scaled(dist: dict | float, factor: float) -> dict:
+    from ..distributions import as_distribution
+
+    return as_distribution(dist).scaled(factor).model_dump(mode="json")
+
+
+@reform("electronic_circulation", "网上流转 / 电子化流转", "files move between window and back office electronically: hand-offs shrink")
+def electronic_circulation(
+    s: Scenario,
+    factor: Annotated[Share, Field(description="hand-off time left (0: instant, 0.1: a tenth)")] = 0.1,
+    items: Annotated[list[str] | None, Field(description="items concerned (default: all back-office items)")] = None,
+) -> Scenario:
+    """网上流转 (electronic circulation): the paper shuttle between window and back office goes.
+
+    Mechanism: both hand-off times of the chosen back-office items are scaled
+    by ``factor`` (same shape).  The sign-off steps and their queues stay:
+    files no longer wait in a tray for the next collection, but reviewers
+    still take their time.
+    """
+    d = data(s)
+    chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
+    for it, spec in zip(d["items"], s.items):
+        if it["id"] in chosen and spec.kind == "back_office":
+            it["handoff"] = {
+                "to_back_office_minutes": spec.handoff.to_back_office_minutes.scaled(factor).model_dump(mode="json"),
+                "to_window_minutes": spec.handoff.to_window_minutes.scaled(factor).model_dump(mode="json"),
+            }
+    return Scenario.from_dict(d)
+
+
+@reform("more_frequent_meetings", "联审会加密 / 即时联审", "joint reviews sit more often: less waiting for the next sitting")
+def more_frequent_meetings(
+    s: Scenario,
+    every_working_days: Annotated[int, Field(ge=1, description="the meetings sit every this many working days")],
+    meetings: Annotated[list[str] | None, Field(description="meetings concerned (default: all)")] = None,
+    capacity_per_sitting: Annotated[int | None, Field(ge=1, description="cases heard per sitting (default: unchanged)")] = None,
+) -> Scenario:
+    """联审会加密 (more frequent joint reviews): periodic meetings sit more often.
+
+    Mechanism: the chosen meetings (externals of kind meeting) sit every
+    ``every_working_days`` working days; a case waits for the next sitting, so
+    the mean wait falls roughly in proportion.  ``capacity_per_sitting``
+    changes how many cases one sitting hears.
+    """
+    d = data(s)
+    known = [e["id"] for e in d["externals"] if e["kind"] == "meeting"]
+    if not known:
+        raise bad("meetings", "the scenario has no meetings (externals of kind meeting)")
+    chosen = set(pick("meetings", meetings, known, "meeting"))
+    for e in d["externals"]:
+        if e["id"] in chosen:
+            e["every_working_days"] = every_working_days
+            if capacity_per_sitting is not None:
+                e["capacity_per_sitting"] = capacity_per_sitting
+    return Scenario.from_dict(d)
+
+
+@reform("intermediary_market", "中介超市 / 中介服务限时", "intermediary reports faster (time limits, competition) or with more capacity")
+def intermediary_market(
+    s: Scenario,
+    factor: Annotated[Share, Field(description="share of each report's duration left")] = 0.7,
+    intermediaries: Annotated[list[str] | None, Field(description="intermediaries concerned (default: all)")] = None,
+    capacity: Annotated[int | None, Field(ge=1, description="jobs at once per intermediary (default: unchanged)")] = None,
+) -> Scenario:
+    """中介超市 (intermediary market): outside firms compete and work to published time limits.
+
+    Mechanism: the chosen intermediaries' durations are scaled by ``factor``
+    (same shape) and, if given, their capacity is set to ``capacity``.  Seed
+    000: an intermediary market with star ratings of 191 firms "to solve long
+    service times and poor quality".
+    """
+    d = data(s)
+    known = [e["id"] for e in d["externals"] if e["kind"] == "intermediary"]
+    if not known:
+        raise bad("intermediaries", "the scenario has no intermediaries (externals of kind intermediary)")
+    chosen = set(pick("intermediaries", intermediaries, known, "intermediary"))
+    for e in d["externals"]:
+        if e["id"] in chosen:
+            for key in ("duration_working_days", "duration_calendar_days"):
+                if key in e:
+                    e[key] = _scaled(e[key], factor)
+            if capacity is not None:
+                e["capacity"] = capacity
+    return Scenario.from_dict(d)
