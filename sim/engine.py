@@ -284,7 +284,7 @@ class _Model:
         else:  # one uniform per case: raising one share never moves a case between the others
             u = self.streams.generator(f"channel:{ct.id}").random(n)
             channels = np.where(u < on, ONLINE, np.where(u < on + assisted, ASSISTED, COUNTER)).tolist()
-        handover_trips = self.s.agency.applicant_trips
+        handover_trips = self.s.agency.applicant_trips if assisted > 0 else 0  # set on assisted cases only
         choices = [nd for nd, _ in walk(ct.flow) if isinstance(nd, Choice)]
         if choices:
             draws = np.column_stack(
@@ -299,7 +299,7 @@ class _Model:
                 yield timeout(t - env.now)
             idx = next(counter)
             case = active[idx] = Case(idx, c, t, ch, pick, k)
-            if ch == ASSISTED and handover_trips:
+            if handover_trips and ch == 2:  # ASSISTED
                 case.trips = handover_trips
             process(flow(case))
 
@@ -316,13 +316,15 @@ class _Model:
             self._flush()
 
     def _flush(self):
-        self.chunks.append(np.array(self.rows, dtype=float))
+        # stored column-wise (field x case): a chunk is small enough to transpose in cache
+        self.chunks.append(np.array(self.rows, dtype=float).T.copy())
         self.rows.clear()
 
     def records_table(self) -> np.ndarray:
-        """Per-case records, one row per case in order of completion (see RECORD_FIELDS)."""
-        parts = self.chunks + ([np.array(self.rows, dtype=float)] if self.rows else [])
-        return np.concatenate(parts) if parts else np.empty((0, len(RECORD_FIELDS)))
+        """Per-case records as columns: row i is field RECORD_FIELDS[i], one column per case (completion order)."""
+        if self.rows:
+            self._flush()
+        return np.concatenate(self.chunks, axis=1) if self.chunks else np.empty((len(RECORD_FIELDS), 0))
 
     # -- building blocks used by compiled flows ---------------------------------
     def log(self, case, activity, kind, resource, enabled, start, end):
@@ -541,7 +543,7 @@ class _Compiler:
         timeout = env.timeout
         log_enter, log_start, log_end = station.enter.append, station.start.append, station.end.append
         intake = it.intake
-        in_person = not it.online
+        in_person = 0 if it.online else 1
         fee = it.fee
         materials = it.materials
         day = m.day
@@ -556,8 +558,12 @@ class _Compiler:
 
         def single_visit(case):
             ch = case.channel
-            visit = ch != ONLINE or in_person
-            trips = case.trips if ch == ASSISTED else int(visit)
+            if ch == 0:  # COUNTER: one visit, one trip
+                visit = trips = 1
+            elif ch == 1:  # ONLINE: a visit only for an item that cannot be done online
+                visit = trips = in_person
+            else:  # ASSISTED: the agent visits; the applicant made the hand-over trips
+                visit, trips = 1, case.trips
             enter = env.now
             req = request()
             req.enter = enter
@@ -583,7 +589,7 @@ class _Compiler:
                 m.log(case, label, "intake", station.id, enter, start, end)
             del active[case.idx]
             rows.append((
-                case.idx, case.ctype, case.arrival, end, COMPLETED, ch, trips, int(visit),
+                case.idx, case.ctype, case.arrival, end, COMPLETED, ch, trips, visit,
                 0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials,
             ))
             if len(rows) >= 8192:
