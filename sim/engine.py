@@ -555,6 +555,7 @@ class _Compiler:
         active = m.active
         flush = m._flush
         n_limits = len(limits)
+        completed = COMPLETED
 
         def single_visit(case):
             ch = case.channel
@@ -572,8 +573,10 @@ class _Compiler:
             d = intake()
             if d > 0:
                 yield timeout(d)
+                end = start + d  # always open on this path: no closed hours inside the intake
+            else:
+                end = start
             release(req)
-            end = env.now
             log_enter(enter)
             log_start(start)
             log_end(end)
@@ -589,7 +592,7 @@ class _Compiler:
                 m.log(case, label, "intake", station.id, enter, start, end)
             del active[case.idx]
             rows.append((
-                case.idx, case.ctype, case.arrival, end, COMPLETED, ch, trips, visit,
+                case.idx, case.ctype, case.arrival, end, completed, ch, trips, visit,
                 0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials,
             ))
             if len(rows) >= 8192:
