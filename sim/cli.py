@@ -140,6 +140,12 @@ def cmd_compare(args) -> int:
     scenarios = [load_scenario(p) for p in [args.base, *args.others]]
     if args.out:
         check_out_dir(args.out)
+    if args.scope:  # check before spending time on the runs
+        known = _scopes(scenarios[0])
+        unknown = [x for x in args.scope if x not in known]
+        if unknown:
+            print(f"error: --scope: the base has no scope {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     n = args.reps if args.reps is not None else scenarios[0].run.replications
     bar, update = _progress_bar(n * len(scenarios))
     try:
@@ -168,25 +174,45 @@ def cmd_compare(args) -> int:
         json.dump({"seed": results[0].seed, "replications": n, "scenarios": out}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
+    scopes = args.scope or ["all"]
     for k, r in enumerate(results[1:], start=1):
-        sub = table[(table["index"] == k) & (table["scope"] == "all")].set_index("kpi")
-        rows = [["KPI", "指标", "base", "new", "difference [95% CI]", "压缩率 compression [95% CI]"]]
-        for kd in CASE_KPIS:
-            if kd.name not in sub.index or sub.loc[kd.name, "n"] == 0:
-                continue
-            row = sub.loc[kd.name]
-            b = table[(table["index"] == 0) & (table["scope"] == "all") & (table["kpi"] == kd.name)]["mean"].iloc[0]
-            comp = "-" if row["compression_ci_low"] != row["compression_ci_low"] else (
-                f"{100 * row['compression_mean']:.1f}% [{100 * row['compression_ci_low']:.1f}%, {100 * row['compression_ci_high']:.1f}%]"
-            )
-            diff = "-" if row["diff_ci_low"] != row["diff_ci_low"] else (
-                f"{_fmt(row['diff_mean'], kd.unit)} [{_fmt(row['diff_ci_low'], kd.unit)}, {_fmt(row['diff_ci_high'], kd.unit)}]"
-            )
-            rows.append([kd.name, kd.zh, _fmt(b, kd.unit), _fmt(row["mean"], kd.unit), diff, comp])
-        print(f"{results[0].scenario.name}  ->  {r.scenario.name}  ({n} paired replications, seed {r.seed})")
-        print(_table(rows, {2, 3}))
-        print()
+        for scope in scopes:
+            print(f"{results[0].scenario.name}  ->  {r.scenario.name}  ({n} paired replications, seed {r.seed})"
+                  + ("" if scope == "all" else f"  [{scope}]"))
+            print(_compare_rows(table, k, scope))
+            print()
     return 0
+
+
+def _scopes(s) -> list[str]:
+    """Result scopes of a scenario: all cases, each case type, each window group and department role."""
+    return (
+        ["all"]
+        + [f"case_type:{c.id}" for c in s.case_types]
+        + [f"station:{w.id}" for w in s.windows]
+        + [f"station:{d.id}.{role}" for d in s.departments for role in d.staff]
+    )
+
+
+def _compare_rows(table, k: int, scope: str) -> str:
+    """Text table of one scenario against the base in one scope."""
+    sub = table[(table["index"] == k) & (table["scope"] == scope)].set_index("kpi")
+    if sub.empty:
+        return f"(no {scope} in this scenario)"
+    base = table[(table["index"] == 0) & (table["scope"] == scope)].set_index("kpi")["mean"]
+    rows = [["KPI", "指标", "base", "new", "difference [95% CI]", "压缩率 compression [95% CI]"]]
+    for kd in STATION_KPIS if scope.startswith("station:") else CASE_KPIS:
+        if kd.name not in sub.index or sub.loc[kd.name, "n"] == 0 or kd.name not in base.index:
+            continue
+        row = sub.loc[kd.name]
+        comp = "-" if row["compression_ci_low"] != row["compression_ci_low"] else (
+            f"{100 * row['compression_mean']:.1f}% [{100 * row['compression_ci_low']:.1f}%, {100 * row['compression_ci_high']:.1f}%]"
+        )
+        diff = "-" if row["diff_ci_low"] != row["diff_ci_low"] else (
+            f"{_fmt(row['diff_mean'], kd.unit)} [{_fmt(row['diff_ci_low'], kd.unit)}, {_fmt(row['diff_ci_high'], kd.unit)}]"
+        )
+        rows.append([kd.name, kd.zh, _fmt(base[kd.name], kd.unit), _fmt(row["mean"], kd.unit), diff, comp])
+    return _table(rows, {2, 3})
 
 
 def cmd_bottlenecks(args) -> int:
@@ -349,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=None)
     c.add_argument("--json", action="store_true", help="print values, paired differences and compression rates as JSON")
     c.add_argument("--out", default=None, help="new directory for comparison.csv")
+    c.add_argument("--scope", action="append", default=None,
+                   help="all (default), case_type:<id> or station:<id>; repeat for several tables")
     c.set_defaults(func=cmd_compare)
 
     b = sub.add_parser("bottlenecks", help="which queues, steps and waits make up the lead time")

@@ -63,3 +63,21 @@ def test_compare_out_writes_tables_and_refuses_existing(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "replications_0.csv", "replications_1.csv"]
     assert main(["compare", str(base), str(base), "--reps", "2", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_compare_cli_tables_by_scope(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    text = open("scenarios/county_before_reform.yaml", encoding="utf-8").read()
+    base.write_text(text.replace("horizon_working_days: 60", "horizon_working_days: 4"), encoding="utf-8")
+    after = tmp_path / "after.yaml"
+    after.write_text("base: base.yaml\nname: after\nreforms:\n  - {reform: one_window, windows: [market_window, tax_window]}\n", encoding="utf-8")
+    args = ["compare", str(base), str(after), "--reps", "2", "--scope", "case_type:property_transfer",
+            "--scope", "station:land_window", "--scope", "station:tax_window"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[case_type:property_transfer]" in out and "lead_time_working_days_mean" in out
+    land = out.split("[station:land_window]")[1]
+    assert land.splitlines()[1].split()[:2] == ["KPI", "指标"] and "utilisation" in land and "trips_mean" not in land.split("[")[0]
+    assert "(no station:tax_window in this scenario)" in out  # pooled into the comprehensive window
+    assert main(["compare", str(base), str(after), "--reps", "2", "--scope", "case_type:nope"]) == 2
+    assert "--scope: the base has no scope 'case_type:nope'" in capsys.readouterr().err
