@@ -11,6 +11,7 @@ Times are working minutes, so shares add up to the mean lead time.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -96,6 +97,11 @@ def decompose(replication, scenario, case_type: str | None = None) -> pd.DataFra
     return out.sort_values("share", ascending=False, ignore_index=True)
 
 
+def _clip(x: float, top: float = math.inf) -> float:
+    """A CI bound of a non-negative quantity (NaN stays NaN)."""
+    return x if x != x else min(max(0.0, x), top)
+
+
 def decompose_runs(scenario, replications: int | None = None, seed: int | None = None, case_type: str | None = None) -> pd.DataFrame:
     """:func:`decompose` over replications, with Student-t 95% CIs across them.
 
@@ -120,7 +126,6 @@ def decompose_runs(scenario, replications: int | None = None, seed: int | None =
         sub = sub.set_index("replication").reindex(range(n), fill_value=0.0)
         m, lo, hi, _, k = mean_ci(sub["working_minutes_per_case"].to_numpy(dtype=float))
         sm, slo, shi, _, _ = mean_ci(sub["share"].to_numpy(dtype=float))
-        clip = lambda x, top=None: x if x != x else min(max(0.0, x), top if top is not None else x)  # noqa: E731
-        rows.append((cat, m, clip(lo), hi, sm, clip(slo, 1.0), clip(shi, 1.0), k))
+        rows.append((cat, m, _clip(lo), hi, sm, _clip(slo, 1.0), _clip(shi, 1.0), k))
     out = pd.DataFrame(rows, columns=["category", "working_minutes_per_case", "ci_low", "ci_high", "share", "share_ci_low", "share_ci_high", "n"])
     return out.sort_values("share", ascending=False, ignore_index=True)

@@ -255,13 +255,27 @@ def cmd_attribute(args) -> int:
     if not plan:
         print(f"error: {args.scenario}: reforms: the file lists no reforms to attribute", file=sys.stderr)
         return EXIT_BAD_INPUT
+    full = load_scenario(args.scenario)  # every reform applies: problems are reported against the file now
     kpis = args.kpi or ["lead_time_working_days_mean"]
+    known = [x for x in _scopes(base) if x in set(_scopes(full))]
+    if args.scope not in known:
+        print(f"error: --scope: {args.scope!r} is not a scope of both the base and the reformed scenario; "
+              f"known: {', '.join(known)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    station = args.scope.startswith("station:")
+    wrong = [k for k in kpis if (k in {x.name for x in STATION_KPIS}) != station]
+    if wrong:
+        kind = "a station" if not station else "a case"
+        print(f"error: --kpi: {wrong[0]} is {kind} KPI; it has no value in scope {args.scope!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     k = len({g if g is not None else i for i, g in enumerate(groups)})
     runs = 2**k if k <= 8 else None
     bar, update = _progress_bar(runs) if runs else (None, None)
     try:
         table = shapley(base, plan, kpi=kpis, scope=args.scope, replications=args.reps, seed=args.seed,
                         progress=(lambda done: update(done, runs)) if update else None, groups=groups)
+    except ScenarioError as exc:
+        raise exc.with_source(str(args.scenario)) from None
     finally:
         if bar is not None:
             bar.close()

@@ -281,14 +281,15 @@ class _Model:
         on, assisted = ct.channels.online, ct.channels.assisted
         if on >= 1 or assisted >= 1 or on + assisted <= 0:
             channels = [ONLINE if on >= 1 else ASSISTED if assisted >= 1 else COUNTER] * n
-        else:  # one uniform per case: raising one share never moves a case between the others
+        else:  # one uniform per case: online at the bottom, assisted at the top, the counter between,
+            # so raising the online or the assisted share only moves counter cases
             u = self.streams.generator(f"channel:{ct.id}").random(n)
-            channels = np.where(u < on, ONLINE, np.where(u < on + assisted, ASSISTED, COUNTER)).tolist()
+            channels = np.where(u < on, ONLINE, np.where(u >= 1.0 - assisted, ASSISTED, COUNTER)).tolist()
         handover_trips = self.s.agency.applicant_trips if assisted > 0 else 0  # set on assisted cases only
         choices = [nd for nd, _ in walk(ct.flow) if isinstance(nd, Choice)]
         if choices:
             draws = np.column_stack(
-                [self.streams.generator(_choice_purpose(ct.id, k, nd)).random(n) for k, nd in enumerate(choices)]
+                [self.streams.generator(purpose).random(n) for purpose in _choice_purposes(ct.id, choices)]
             )
             picks = [tuple(row) for row in draws.tolist()]
         else:
@@ -439,11 +440,23 @@ class _Model:
             k += every
 
 
-def _choice_purpose(ct_id, k, node):
-    """Stream of a choice: its shared draw, else its id, so adding a choice elsewhere moves nothing."""
-    if node.draw:
-        return f"choice:{ct_id}:draw:{node.draw}"
-    return f"choice:{ct_id}:{node.key}" if node.key else f"choice:{ct_id}:#{k}"
+def _choice_purposes(ct_id, choices) -> list[str]:
+    """Stream of each choice: its shared draw, else its id, else what its branches hold.
+
+    Never its position, so a reform that adds or removes a choice elsewhere in
+    the flow leaves every other choice's draws where they were.
+    """
+    out, seen = [], {}
+    for node in choices:
+        if node.draw:
+            out.append(f"choice:{ct_id}:draw:{node.draw}")
+        elif node.key:
+            out.append(f"choice:{ct_id}:{node.key}")
+        else:
+            sig = "|".join(",".join(str(n.key) for n, _ in walk(b.flow)) for b in node.choice)
+            seen[sig] = seen.get(sig, -1) + 1
+            out.append(f"choice:{ct_id}:~{sig}#{seen[sig]}")
+    return out
 
 
 def _minutes_of(text):
@@ -463,15 +476,11 @@ class _Compiler:
         self.c = c
         self.depended = {ref for n, _ in walk(ct.flow) for ref in n.after}
         self.choice_index = {id(n): k for k, n in enumerate(n for n, _ in walk(ct.flow) if isinstance(n, Choice))}
-        # the j-th application of an item in this flow (almost always 0): keys that item's draws,
-        # so they survive reforms that regroup applications
-        seen: dict[str, int] = {}
+        # the j-th application of an item along a case's path (almost always 0): keys that
+        # item's draws, so they survive reforms that regroup applications; the branches of a
+        # choice are alternatives, so each starts from the same count
         self.occurrence = {}
-        for n, _ in walk(ct.flow):
-            if isinstance(n, Apply):
-                for i in n.item_ids:
-                    self.occurrence[id(n), i] = seen.get(i, 0)
-                    seen[i] = seen.get(i, 0) + 1
+        self._count_occurrences(ct.flow, {})
         self.applicant_needed = self._parallel_in_person(ct.flow)
         beh = ct.applicants or model.s.applicants
         basis, dist = beh.fix_time
@@ -479,6 +488,24 @@ class _Compiler:
         self.fix = model.streams.sampler(f"fix:{ct.id}", dist)
         self.repeat_factor = beh.repeat_incomplete_factor
         self.abandon_p = beh.abandon_probability
+
+    def _count_occurrences(self, node, seen: dict) -> dict:
+        if isinstance(node, Apply):
+            for i in node.item_ids:
+                self.occurrence[id(node), i] = seen.get(i, 0)
+                seen[i] = seen.get(i, 0) + 1
+        elif isinstance(node, Choice):
+            after = dict(seen)
+            for b in node.choice:
+                branch = self._count_occurrences(b.flow, dict(seen))
+                for i, c in branch.items():
+                    after[i] = max(after.get(i, 0), c)
+            seen.clear()
+            seen.update(after)
+        else:
+            for c in node.children():
+                self._count_occurrences(c, seen)
+        return seen
 
     def _parallel_in_person(self, flow) -> bool:
         for n, _ in walk(flow):

@@ -13,6 +13,9 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 __all__ = [
+    "choice_between",
+    "without_items",
+    "referenced_keys",
     "key_of",
     "kids",
     "walk",
@@ -81,9 +84,9 @@ def _with_kids(node: Node, new: list[Node]) -> Node:
     return out
 
 
-def _edit(node: Node, fn: Callable[[Node], Node | None], removed: dict[str, list[str]]) -> Node | None:
+def _edit(node: Node, fn, removed: dict[str, list[str]], referenced: set[str], redirect: dict) -> Node | None:
     if "sequence" in node or "parallel" in node or "choice" in node:
-        sub = [_edit(c, fn, removed) for c in kids(node)]
+        sub = [_edit(c, fn, removed, referenced, redirect) for c in kids(node)]
         if "choice" in node:
             node = _with_kids(node, sub)
         else:
@@ -94,7 +97,16 @@ def _edit(node: Node, fn: Callable[[Node], Node | None], removed: dict[str, list
         k = key_of(node)
         if k is not None:
             removed[k] = list(node.get("after") or [])
+            if k in referenced and k not in redirect:
+                # others wait for it: an empty block in its place keeps both what it waited
+                # for (its after list and, in a sequence, the blocks before it) and its key
+                return {"id": k, "sequence": [], "after": list(node.get("after") or [])}
     return new
+
+
+def referenced_keys(node: Node) -> set[str]:
+    """Keys named in some block's ``after``."""
+    return {r for n in walk(node) for r in (n.get("after") or [])}
 
 
 def replace_refs(node: Node, mapping: dict[str, list[str]]) -> Node:
@@ -133,20 +145,38 @@ def remove_leaves(
 ) -> tuple[Node, dict[str, list[str]]]:
     """Apply ``fn`` to every leaf (application or external); ``None`` removes the leaf.
 
-    Returns (new flow, {removed key: its after list}).  References to a
-    removed block become references to what it waited for, or to
-    ``redirect[key]`` when ``fn`` filled that in (e.g. the bundle that absorbed
-    it).  A leaf that ``fn`` changes should keep its key (give it an explicit
-    ``id`` if its items change).
+    Returns (new flow, {removed key: its after list}).  A removed block that
+    others wait for leaves an empty block with its key in its place, so they
+    still wait for everything it waited for (explicitly or by its place in a
+    sequence); with ``redirect[key]`` filled in by ``fn`` (e.g. the bundle
+    that absorbed it) they wait for those blocks instead.  A leaf that ``fn``
+    changes should keep its key (give it an explicit ``id`` if its items
+    change).
     """
     removed: dict[str, list[str]] = {}
-    out = _edit(node, fn, removed)
+    redirect = {} if redirect is None else redirect  # fn may fill it in as it goes
+    out = _edit(node, fn, removed, referenced_keys(node), redirect)
     if out is None:
         out = {"sequence": []}
-    mapping = {**removed, **(redirect or {})}
-    if mapping:
-        out = replace_refs(out, mapping)
+    if redirect:
+        out = replace_refs(out, redirect)
     return out, removed
+
+
+def without_items(node: Node, gone: set[str]) -> Node | None:
+    """An application without the items in ``gone`` (None if nothing is left); its key is kept."""
+    left = [i for i in item_ids(node) if i not in gone]
+    if not left:
+        return None
+    out = dict(node, id=key_of(node), items=left)
+    out.pop("item", None)
+    return out
+
+
+def choice_between(key: str, after: list[str], draw: str, branches: list[tuple[float, Node]]) -> Node:
+    """A choice block with ``key`` and ``after`` standing where one block was; ``draw`` shares its random number."""
+    return {"id": key, "after": list(after), "draw": draw,
+            "choice": [{"probability": p, "flow": f} for p, f in branches]}
 
 
 def find_in_sequence(node: Node, keys: list[str]) -> tuple[Node, list[int]] | None:

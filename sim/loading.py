@@ -7,6 +7,7 @@ line and column; everything else with the field path.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,12 @@ def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str
         raise ScenarioError([Problem("base", f"{base_ref}: {p}") for p in exc.problems], src) from None
     if not isinstance(reforms, list):
         raise ScenarioError([Problem("reforms", "must be a list of {reform: name, ...parameters}")], src)
+    fields = set(Scenario.model_fields) | {"reforms"}
+    for k in data:
+        if k not in fields:
+            close = difflib.get_close_matches(str(k), sorted(fields), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ScenarioError([Problem(str(k), f"unknown field of a reformed scenario{hint}")], src)
     try:
         scenario = base.evolve(**data) if data else base
     except ScenarioError as exc:

@@ -194,10 +194,12 @@ def test_decentralise_shortens_travel_for_the_share_living_near_a_centre(base, b
 # -- process ----------------------------------------------------------------------
 @covers("parallel_approval")
 def test_parallel_approval_builds_a_parallel_block_and_cuts_lead_time(base, base_result):
-    reformed = apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "bank_account", "social_insurance"])
+    reformed = apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "bank_account", "invoice_application"])
     flow = reformed.case_types[0].flow
     assert [type(b).__name__ for b in flow.sequence] == ["Apply", "Parallel", "Apply"]
-    assert [b.item for b in flow.sequence[1].parallel] == ["seal_carving", "bank_account", "social_insurance"]
+    assert [b.item for b in flow.sequence[1].parallel] == ["seal_carving", "bank_account", "invoice_application"]
+    with pytest.raises(ScenarioError, match="items: the blocks are not next to each other: invoice_application lie"):
+        apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["bank_account", "social_insurance"])
     falls(base_result, run(reformed), "lead_time_working_days_mean", "case_type:enterprise_opening")
     with pytest.raises(ScenarioError, match=r"items: no block 'nope' in the flow of 'enterprise_opening'"):
         apply_reform(base, "parallel_approval", case_type="enterprise_opening", items=["seal_carving", "nope"])
@@ -346,10 +348,29 @@ def test_reduce_items_drops_applications_and_keeps_precedence():
                  externals=[{"kind": "intermediary", "id": "report", "duration_working_days": 2}])
     after = apply_reform(before, "reduce_items", items=["filing"])
     seq = after.case_types[0].flow.sequence
-    assert [getattr(b, "key", None) for b in seq] == ["report", "permit"]
-    assert seq[1].after == ("report",)  # waited for filing, which waited for the report
+    # the permit waited for the filing: an empty block keeps the filing's place and key
+    assert [b.key for b in seq] == ["report", "filing", "permit"] and seq[1].sequence == ()
+    assert not any(isinstance(n, Apply) and n.item == "filing" for n in seq)
     assert completed_lead_days(after) == pytest.approx(2 + 5 + 10 / 1440)
     assert completed_lead_days(before) == pytest.approx(2 + 5 + 20 / 1440)
+    free = apply_reform(before, "reduce_items", items=["filing"], keep_precedence=False)
+    assert [b.key for b in free.case_types[0].flow.sequence] == ["report", "permit"]
+    assert free.case_types[0].flow.sequence[1].after == ()  # it waits for the report by its place only
+    with pytest.raises(ScenarioError, match="items: this would leave the journey of 'project' empty"):
+        apply_reform(toy([{"item": "filing"}]), "reduce_items", items=["filing"])
+
+
+def test_removing_a_block_keeps_what_it_waited_for_by_its_place_in_a_sequence():
+    """y waits for eia, which came after the notice in its sequence: without eia, y still waits for the notice."""
+    blocks = [{"kind": "fixed_period", "id": "notice", "duration_working_days": 10},
+              {"kind": "intermediary", "id": "eia", "duration_working_days": 3}]
+    flow = [{"parallel": [[{"external": "notice"}, {"external": "eia"}], [{"item": "permit", "after": ["eia"]}]]}]
+    before = toy(flow, externals=blocks)
+    assert completed_lead_days(before) == pytest.approx(10 + 3 + 5 + 10 / 1440)
+    for name, params in (("regional_assessment", {"externals": ["eia"]}), ("reduce_items", {"items": ["permit"]})):
+        after = apply_reform(before, name, **params)
+        expected = 10 + 5 + 10 / 1440 if name == "regional_assessment" else 10 + 3
+        assert completed_lead_days(after) == pytest.approx(expected), name
 
 
 @covers("reduce_time_limits")
@@ -358,9 +379,15 @@ def test_reduce_time_limits_moves_the_yardstick_not_the_work(base, base_result):
     assert reformed.item("company_registration").promised_limit_days == 1  # 3 -> 0.99 -> 1
     assert reformed.item("property_registration").promised_limit_days == 2  # 5 -> 1.65 -> 2
     assert reformed.item("bank_account").promised_limit_days == 1
+    assert reformed.item("seal_carving").promised_limit_days == 0  # 1 -> 0.33 -> 0: the same day
     out = run(reformed)
     assert out.cases["lead_time_working_days"].equals(base_result.cases["lead_time_working_days"])
     falls(base_result, out, "on_time_promised_rate")
+    half_day = toy([{"item": "filing"}], items=[
+        {"id": "filing", "department": "d", "kind": "immediate", "intake_minutes": 10, "promised_limit_days": 0.5, "statutory_limit_days": 2.5}])
+    assert apply_reform(half_day, "reduce_time_limits", share=0.2).item("filing").promised_limit_days == pytest.approx(0.4)
+    no_promise = apply_reform(half_day, "reduce_time_limits", share=0.0, items=["filing"])
+    assert no_promise.item("filing").promised_limit_days == 0.5  # fractional limits stay fractional
 
 
 @covers("reduce_fees")
@@ -445,6 +472,8 @@ def test_unknown_reform_and_bad_parameters_are_reported(base):
         apply_reform(base, "centralise", departments=["nope"])
     with pytest.raises(ScenarioError, match=r"reform: share_tolerated: must be less than or equal to 1 \(got 1.5\)"):
         apply_reform(base, "tolerance_acceptance", share_tolerated=1.5)
+    with pytest.raises(ScenarioError, match=r"reform: share_tolerated: must be a valid number \(got True\)"):
+        apply_reform(base, "tolerance_acceptance", share_tolerated=True)  # YAML 'yes' is not a share
     with pytest.raises(ScenarioError, match=r"shares: unknown parameter of reduce_materials; its parameters: share, items"):
         apply_reform(base, "reduce_materials", shares=0.5)
     with pytest.raises(ScenarioError, match="share: required parameter of reduce_materials is missing"):
@@ -481,6 +510,9 @@ def test_scenario_file_with_base_and_reforms(tmp_path):
     bad.write_text(f"base: {base_path}\nreforms:\n  - {{reform: centralise, departments: [nope]}}\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"reforms\[0\]\.departments\[0\]: no department with id 'nope'"):
         load_scenario(bad)
+    bad.write_text(f"base: {base_path}\nreform:\n  - {{reform: reduce_fees}}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad.yaml: reform: unknown field of a reformed scenario \(did you mean 'reforms'\?\)"):
+        load_scenario(bad)
     bad.write_text(f"base: {base_path}\nreforms:\n  - {{reform: reduce_fees, share: lots}}\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"bad.yaml: reforms\[0\]\.share: must be a valid number"):
         load_scenario(bad)
@@ -495,3 +527,62 @@ def test_cli_reports_a_bad_reform_parameter_without_traceback(tmp_path, capsys):
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err
     assert "reforms[0].windowz: unknown parameter of one_window" in err and "Traceback" not in err
+
+
+def test_reforms_that_add_choices_keep_every_other_draw_of_a_case():
+    """Common random numbers across flow surgery: a choice elsewhere keeps its branch, and
+    applications that stay at the hall keep their gaps, case by case."""
+    items = [
+        {"id": "y", "department": "d", "kind": "immediate", "intake_minutes": 10, "incomplete_probability": 0.4},
+        {"id": "z", "department": "d", "kind": "immediate", "intake_minutes": 10, "incomplete_probability": 0.4},
+    ]
+    flow = [{"item": "y"}, {"choice": [{"probability": 0.5, "flow": {"external": "eia"}}, {"probability": 0.5, "flow": []}]},
+            {"item": "z"}]
+    before = toy(flow, items=items, externals=[{"kind": "intermediary", "id": "eia", "duration_working_days": 3}], per_day=20)
+    after = apply_reform(before, "decentralise", items=["y"], share=0.5)
+    b = simulate(before, seed=2, trace=True)
+    a = simulate(after, seed=2, trace=True)
+
+    def per_case(rep, pred):
+        t = rep.trace
+        return t[pred(t)].groupby("case").size().reindex(rep.cases["case"], fill_value=0).to_numpy()
+
+    eia = lambda t: t["kind"] == "intermediary"  # noqa: E731
+    assert (per_case(b, eia) == per_case(a, eia)).all()  # the choice's branch did not move
+    fixes_z = lambda t: t["activity"] == "fix:z"  # noqa: E731
+    assert (per_case(b, fixes_z) == per_case(a, fixes_z)).all()  # z's gaps did not move
+    hall = per_case(a, lambda t: (t["kind"] == "intake") & (t["resource"] != "township_centres_window")) > 0
+    fixes_y_before = b.trace[b.trace["activity"] == "fix:y"].groupby("case").size()
+    fixes_y_after = a.trace[a.trace["activity"].str.startswith("fix:y")].groupby("case").size()
+    cases = a.cases["case"].to_numpy()
+    yb = fixes_y_before.reindex(cases, fill_value=0).to_numpy()
+    ya = fixes_y_after.reindex(cases, fill_value=0).to_numpy()
+    assert hall.any() and (yb == ya).all()  # y's gaps are the case's own, wherever it applies
+
+
+def test_reforms_compose_in_either_order_and_keep_their_targets(base):
+    """Review cases: share 0 and restricted journeys of decentralise, re-pinned windows, channel
+    shares that add up, misspelt step names."""
+    none = apply_reform(base, "decentralise", items=["individual_business"], share=0.0)
+    assert run(none.evolve(run={**SHORT, "replications": 1})).stations.set_index("station").loc[
+        "township_centres_window", "visits_per_day"] == 0  # nobody is sent to the centres
+    only = apply_reform(base, "decentralise", items=["deed_tax"], case_types=["property_transfer"], share=1.0)
+    ct = {c.id: c for c in only.case_types}
+    assert ct["property_transfer"].flow.sequence[0].windows == ("township_centres_window",)
+    # then pooling the tax window keeps the hall applications valid (re-pinned to the pooled window)
+    both = apply_reform(apply_reform(base, "decentralise", items=["deed_tax"], share=0.5), "one_window", windows=["tax_window", "market_window"])
+    hall = [b.flow for b in {c.id: c for c in both.case_types}["property_transfer"].flow.sequence[0].choice][1]
+    assert hall.windows == ("comprehensive_window",)
+    # cross-authorisation into a host leaves a mixed (comprehensive) window accepting the items
+    pooled = apply_reform(base, "one_window", windows=["police_window", "hrss_window"], id="mixed")
+    moved = apply_reform(pooled, "cross_authorisation", assign={"police": "market_window"})
+    assert "seal_carving" in {w.id: w for w in moved.windows}["mixed"].items
+    # channel shares stay a partition whatever the order
+    for a, o in ((0.3, 1.0), (0.7, 0.4)):
+        s1 = apply_reform(apply_reform(base, "agency_service", share=a), "fully_online", online_share=o)
+        ch = s1.case_types[0].channels
+        assert ch.online == o and min(ch.counter, ch.assisted) >= 0 and ch.counter + ch.online + ch.assisted == pytest.approx(1)
+    with pytest.raises(ScenarioError, match=r"keep_steps\[0\]: no chosen back-office item has a step or role 'aprove'"):
+        apply_reform(base, "chief_representative", items=["property_registration"], keep_steps=["aprove"])
+    with pytest.raises(ScenarioError, match="items: no back-office items are left to approve on a pledge"):
+        apply_reform(apply_reform(base, "chief_representative"), "commitment_approval")

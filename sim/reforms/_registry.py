@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import typing
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def reform(name: str, zh: str, mechanism: str):
     """Register a function ``(scenario, **params) -> scenario`` as a reform."""
 
     def register(fn):
-        checked = validate_call(fn, config=ConfigDict(arbitrary_types_allowed=True, strict=False))
+        checked = validate_call(fn, config=ConfigDict(arbitrary_types_allowed=True, strict=True))
         REFORMS[name] = Reform(name, zh, mechanism, fn, checked)
         return fn
 
@@ -88,7 +89,9 @@ def apply_reform(scenario: Scenario, name: str, /, **params) -> Scenario:
     """
     r = REFORMS.get(name)
     if r is None:
-        raise ScenarioError([Problem("reform", f"unknown reform {name!r}; known: {', '.join(REFORMS)}")], "reform")
+        close = difflib.get_close_matches(str(name), list(REFORMS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(REFORMS)}"
+        raise ScenarioError([Problem("reform", f"unknown reform {name!r}{hint}")], "reform")
     known = {p.name: p for p in r.parameters}
     problems = [
         Problem(k, f"unknown parameter of {name}; its parameters: {', '.join(known) or 'none'}")

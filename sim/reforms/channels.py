@@ -20,11 +20,11 @@ def _move_to(channels: dict, name: str, target: float) -> dict:
         return ch
     other = "assisted" if name == "online" else "online"
     take = min(need, ch["counter"])
-    ch["counter"] -= take
-    ch[other] -= need - take
+    ch[other] = max(0.0, ch[other] - (need - take))
     ch[name] = target
-    ch["counter"] = max(0.0, 1.0 - ch["online"] - ch["assisted"])  # absorb rounding
-    return ch
+    ch["counter"] = 0.0
+    ch["counter"] = max(0.0, 1.0 - ch["online"] - ch["assisted"])  # what is left; no rounding below 0
+    return {k: round(v, 12) for k, v in ch.items()}
 
 
 @reform("fully_online", "全程网办 / 一网通办", "a share of cases applies online with zero trips")
@@ -57,7 +57,9 @@ def fully_online(
 def electronic_certificates(
     s: Scenario,
     proofs: Annotated[list[str], Field(description="items that only fetch a paper proof from another office; they drop out")] = [],
-    items: Annotated[list[str] | None, Field(description="items whose result is issued electronically (default: all)")] = None,
+    items: Annotated[
+        list[str] | None, Field(description="items whose result is issued electronically (default: all, unless proofs are given)")
+    ] = None,
     case_types: Annotated[list[str] | None, Field(description="case types concerned by the proofs (default: all)")] = None,
 ) -> Scenario:
     """电子证照 (electronic certificates): paper proofs and paper results give way to data.
@@ -70,8 +72,8 @@ def electronic_certificates(
     """
     d = data(s)
     gone = set(pick("proofs", proofs, [it["id"] for it in d["items"]], "item"))
-    chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
-    if gone and not _drop_applications(select_case_types(d, "case_types", case_types), gone):
+    chosen = set(pick("items", [] if items is None and gone else items, [it["id"] for it in d["items"]], "item"))
+    if gone and not _drop_applications(select_case_types(d, "case_types", case_types), gone, "proofs"):
         raise bad("proofs", "no journey applies for these items")
     for it in d["items"]:
         if it["id"] in chosen:

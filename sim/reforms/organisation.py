@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..flow_edit import item_ids, key_of, remove_leaves
+from ..flow_edit import choice_between, item_ids, key_of, remove_leaves
 from ..scenario import Scenario
 from ._common import NonNegative, Share, bad, data, pick, select_case_types
 from ._registry import reform
@@ -78,6 +78,8 @@ def one_window(
     positions = sum(w["positions"] for w in merged) - sum(keep_positions.values())
     pooled = {"id": id, "name": name, "site": merged[0]["site"], "positions": positions, "items": items}
     d["windows"] = [w for w in d["windows"] if w["id"] not in names] + [pooled] + kept
+    # applications limited to a pooled window go to the comprehensive one (or stay at a kept one)
+    _repin(d, lambda n, w: w if w not in names or w in keep_positions else id)
     return Scenario.from_dict(d)
 
 
@@ -120,9 +122,10 @@ def chief_representative(
     """
     d = data(s)
     chosen = set(pick("items", items, [it.id for it in s.items], "item"))
-    for it in d["items"]:
-        if it["id"] in chosen and it["kind"] == "back_office":
-            _decide_at_window(it, decision_minutes, keep_steps, handoff_factor, s)
+    targets = [it for it in d["items"] if it["id"] in chosen and it["kind"] == "back_office"]
+    _check_steps(s, [it["id"] for it in targets], keep_steps)
+    for it in targets:
+        _decide_at_window(it, decision_minutes, keep_steps, handoff_factor, s)
     return Scenario.from_dict(d)
 
 
@@ -161,34 +164,41 @@ def cross_authorisation(
                 moved_to[it["id"]] = host
     if not moved_to:
         raise bad("assign", "the named departments own no items")
-    for it in d["items"]:
-        if it["id"] in moved_to and decide_at_window and it["kind"] == "back_office":
+    if decide_at_window:
+        kept = [it for it in d["items"] if it["id"] in moved_to and it["kind"] == "back_office"]
+        _check_steps(s, [it["id"] for it in kept], keep_steps)
+        for it in kept:
             _decide_at_window(it, decision_minutes, keep_steps, 0.0, s)
-    freed: dict[str, int] = {}
+    hosts = set(assign.values())
+    # the departments' own windows (every item they take moves) close; mixed windows keep accepting
+    closed = {w["id"]: w for w in d["windows"] if w["id"] not in hosts and all(i in moved_to for i in w["items"])}
     for w in d["windows"]:
-        if w["id"] in assign.values():
-            continue
-        left = [i for i in w["items"] if i not in moved_to]
-        if not left:
-            hosts = {moved_to[i] for i in w["items"]}
-            freed[sorted(hosts)[0]] = freed.get(sorted(hosts)[0], 0) + w["positions"]
-        w["items"] = left
-    for w in d["windows"]:
-        if w["id"] in assign.values():
+        if w["id"] in hosts:
             w["items"] = w["items"] + [i for i, h in moved_to.items() if h == w["id"] and i not in w["items"]]
             if keep_positions:
-                w["positions"] += freed.get(w["id"], 0)
-    closed = {w["id"] for w in d["windows"] if not w["items"]}
-    d["windows"] = [w for w in d["windows"] if w["items"]]
-    for ct in d["case_types"]:  # applications pinned to a closed window go to the host
-        def repin(n):
-            if n.get("windows"):
-                ws = [moved_to.get(item_ids(n)[0], w) if w in closed else w for w in n["windows"]]
-                n = dict(n, windows=list(dict.fromkeys(ws)))
-            return n
-
-        ct["flow"], _ = remove_leaves(ct["flow"], repin)
+                w["positions"] += sum(c["positions"] for c in closed.values() if moved_to[c["items"][0]] == w["id"])
+    d["windows"] = [w for w in d["windows"] if w["id"] not in closed]
+    _repin(d, lambda n, w: moved_to[item_ids(n)[0]] if w in closed else w)
     return Scenario.from_dict(d)
+
+
+def _repin(d: dict, where) -> None:
+    """Rewrite applications limited to windows: each listed window w becomes ``where(application, w)``."""
+    def fix(n):
+        if not n.get("windows"):
+            return n
+        return dict(n, windows=list(dict.fromkeys(where(n, w) for w in n["windows"])))
+
+    for ct in d["case_types"]:
+        ct["flow"], _ = remove_leaves(ct["flow"], fix)
+
+
+def _check_steps(s: Scenario, items: list[str], keep_steps: list[str]) -> None:
+    """Every name in ``keep_steps`` must be a step id or role of one of ``items``."""
+    names = {x for i in items for st in s.item(i).steps for x in (st.key, st.role)}
+    for j, k in enumerate(keep_steps):
+        if k not in names:
+            raise bad(f"keep_steps[{j}]", f"no chosen back-office item has a step or role {k!r} (they have: {', '.join(sorted(names)) or 'none'})")
 
 
 @reform("decentralise", "下放乡镇 / 15分钟政务服务圈", "items handled at township centres closer to applicants")
@@ -213,31 +223,32 @@ def decentralise(
     travel electronically).
     """
     d = data(s)
-    chosen = pick("items", items, [it["id"] for it in d["items"]], "item")
+    chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
+    selected = {ct["id"] for ct in select_case_types(d, "case_types", case_types)}
     if site in {x["id"] for x in d["sites"]}:
         raise bad("site", f"a site with id {site!r} exists already")
     d["sites"].append({"id": site, "name": site_name, "from_home_minutes": from_home_minutes})
     local = f"{site}_window"
-    d["windows"].append({"id": local, "name": site_name, "site": site, "positions": positions, "items": chosen})
+    d["windows"].append({"id": local, "name": site_name, "site": site, "positions": positions, "items": sorted(chosen)})
     touched = False
-    for ct in select_case_types(d, "case_types", case_types):
+    for ct in d["case_types"]:
         def route(n):
             nonlocal touched
             ids = item_ids(n)
-            if not ids or not set(ids) <= set(chosen):
+            if not ids or not set(ids) <= chosen:
                 return n
+            hall = n.get("windows") or [w.id for w in s.windows_for(ids)]  # where it went before
+            if ct["id"] not in selected or share <= 0:
+                return dict(n, windows=hall)  # the centres are not for these applicants
             touched = True
             if share >= 1:
                 return dict(n, windows=[local])
-            hall = n.get("windows") or [w.id for w in s.windows_for(ids)]
             key = key_of(n)
             near = dict(n, id=f"{key}@{site}", windows=[local], after=[])
             far = dict(n, id=f"{key}@hall", windows=hall, after=[])
-            return {"id": key, "after": n.get("after", []), "draw": f"near_{site}",
-                    "choice": [{"probability": share, "flow": near}, {"probability": 1 - share, "flow": far}]}
+            return choice_between(key, n.get("after", []), f"near_{site}", [(share, near), (1 - share, far)])
 
-        if share > 0:
-            ct["flow"], _ = remove_leaves(ct["flow"], route)
+        ct["flow"], _ = remove_leaves(ct["flow"], route)
     if share > 0 and not touched:
-        raise bad("items", "no case type applies for these items alone (a joint application with other items stays put)")
+        raise bad("items", "no chosen journey applies for these items alone (a joint application with other items stays put)")
     return Scenario.from_dict(d)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..flow_edit import find_in_sequence, item_ids, key_of, keys_in, remove_leaves, walk
+from ..flow_edit import choice_between, find_in_sequence, item_ids, key_of, keys_in, remove_leaves, walk, without_items
 from ..scenario import Scenario
 from ._common import Share, bad, data, find_case_type, item_map, pick, select_case_types
 from ._registry import reform
@@ -23,10 +23,10 @@ def parallel_approval(
 ) -> Scenario:
     """并联审批 (parallel approval): steps that ran one after another run at the same time.
 
-    Mechanism: the named blocks of one sequence in the case type's flow (an
-    application is named by its item id, an external step by its external id,
-    any block by its ``id``) become one parallel block (AND-join) placed where
-    the first of them was; the rest of the sequence keeps its order.  The
+    Mechanism: the named blocks, next to each other in one sequence of the
+    case type's flow (an application is named by its item id, an external
+    step by its external id, any block by its ``id``), become one parallel
+    block (AND-join) in their place; the rest of the sequence keeps its order.  The
     applicant still makes one visit at a time.
     """
     d = data(s)
@@ -40,6 +40,10 @@ def parallel_approval(
         raise bad("items", f"the blocks {', '.join(items)} are not in one sequence of {case_type!r}")
     seq, pos = found
     blocks = seq["sequence"]
+    if pos != list(range(pos[0], pos[0] + len(pos))):
+        between = [key_of(blocks[i]) or "(a block)" for i in range(pos[0], pos[-1] + 1) if i not in pos]
+        raise bad("items", f"the blocks are not next to each other: {', '.join(between)} lie between them; "
+                  "list those too, or run parallel_approval on neighbours only")
     picked = [blocks[i] for i in pos]
     rest = [b for i, b in enumerate(blocks) if i not in pos]
     rest.insert(pos[0], {"parallel": picked})
@@ -65,9 +69,10 @@ def one_thing_done_once(
     one window visit, one set of materials (``shared_materials_share`` of the
     total is not handed in twice, so fewer chances of a gap), back-office
     routing of all items in parallel, one pickup.  The bundle goes to
-    ``window`` (which then accepts all the items) or to a window that already
-    accepts them all.  Blocks that waited for any bundled application wait for
-    the bundle.
+    ``window`` (which then accepts all the items, for every journey) or to a
+    window that already accepts them all.  Blocks that waited for any bundled
+    application wait for the bundle.  Items applied for in different branches
+    of a choice cannot be bundled (no case needs them all).
     """
     d = data(s)
     ct = find_case_type(d, "case_type", case_type)
@@ -83,6 +88,12 @@ def one_thing_done_once(
     elif not s.windows_for(items):
         raise bad("window", f"no window accepts all of {', '.join(items)}: name one in 'window', or pool windows first (one_window)")
     bundle = set(items)
+    for n in walk(ct["flow"]):
+        if "choice" in n:
+            holding = [b for b in n["choice"] if bundle & {i for x in walk(b["flow"]) for i in item_ids(x)}]
+            if len(holding) > 1:
+                raise bad("items", f"the items are applied for in different branches of a choice in {case_type!r}: "
+                          "a case never needs them all, so they cannot be one application")
     # the first application holding a bundled item becomes the bundle; the others lose those items
     placed = False
     absorbed: dict[str, list[str]] = {}  # whole applications now inside the bundle
@@ -92,11 +103,8 @@ def one_thing_done_once(
         ids = item_ids(n)
         if not ids or not bundle & set(ids):
             return n
-        left = [i for i in ids if i not in bundle]
-        rest = dict(n, id=key_of(n), items=left) if left else None
-        if rest is not None:
-            rest.pop("item", None)
-        else:
+        rest = without_items(n, bundle)
+        if rest is None:
             absorbed[key_of(n)] = [id]
         if not placed:
             placed = True
@@ -181,8 +189,8 @@ def regional_assessment(
                 return n
             key = key_of(n)
             outside = dict(n, id=f"{key}@outside_park", after=[])
-            return {"id": key, "after": n.get("after", []), "draw": "in_assessed_park",
-                    "choice": [{"probability": in_park_share, "flow": []}, {"probability": 1 - in_park_share, "flow": outside}]}
+            return choice_between(key, n.get("after", []), "in_assessed_park",
+                                  [(in_park_share, {"sequence": []}), (1 - in_park_share, outside)])
 
         ct["flow"], _ = remove_leaves(ct["flow"], skip)
     if not touched:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..flow_edit import item_ids, key_of, remove_leaves
+from ..flow_edit import item_ids, key_of, remove_leaves, walk, without_items
 from ..scenario import Scenario
 from ._common import NonNegative, Share, bad, data, pick, select_case_types, shrink_incomplete
 from ._registry import reform
@@ -39,8 +39,8 @@ def tolerance_acceptance(
     chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
     for it in d["items"]:
         if it["id"] in chosen:
-            it["tolerated_share"] = max(share_tolerated, it.get("tolerated_share", 0.0))
-            it["decide_before_supplement"] = decide_before_supplement or it.get("decide_before_supplement", False)
+            it["tolerated_share"] = share_tolerated
+            it["decide_before_supplement"] = decide_before_supplement
     return Scenario.from_dict(d)
 
 
@@ -134,38 +134,48 @@ def reduce_items(
     s: Scenario,
     items: Annotated[list[str], Field(description="items abolished", min_length=1)],
     case_types: Annotated[list[str] | None, Field(description="case types concerned (default: all)")] = None,
+    keep_precedence: Annotated[
+        bool,
+        Field(description="blocks that waited for an abolished item wait for what it waited for (false: for nothing more)"),
+    ] = True,
 ) -> Scenario:
     """减事项 (reduce items): pre-approval items and certificates are abolished.
 
     Mechanism: applications for these items disappear from the journeys (a
-    joint application keeps its other items); blocks that waited for one wait
-    for what it waited for.  The items stay in the catalogue, unused.
+    joint application keeps its other items).  Blocks that waited for one
+    still wait for what it waited for - explicitly or by its place in a
+    sequence - unless ``keep_precedence`` is false: then they no longer wait
+    on its account (e.g. 带方案出让: the design scheme is approved with the
+    land sale, so drawing review need not wait for the land title).  The
+    items stay in the catalogue, unused.
     """
     d = data(s)
     gone = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
-    touched = _drop_applications(select_case_types(d, "case_types", case_types), gone)
+    touched = _drop_applications(select_case_types(d, "case_types", case_types), gone, keep_precedence=keep_precedence)
     if not touched:
         raise bad("items", "no journey applies for these items")
     return Scenario.from_dict(d)
 
 
-def _drop_applications(cts: list[dict], gone: set[str]) -> bool:
+def _drop_applications(cts: list[dict], gone: set[str], field: str = "items", keep_precedence: bool = True) -> bool:
+    """Remove the ``gone`` items from the journeys' applications; True if any journey changed."""
     touched = False
     for ct in cts:
+        forget: dict[str, list[str]] = {}  # removed blocks that others stop waiting for
+
         def drop(n):
             nonlocal touched
-            ids = item_ids(n)
-            if not ids or not gone & set(ids):
+            if not gone & set(item_ids(n)):
                 return n
             touched = True
-            left = [i for i in ids if i not in gone]
-            if not left:
-                return None
-            out = dict(n, id=key_of(n), items=left)
-            out.pop("item", None)
+            out = without_items(n, gone)
+            if out is None and not keep_precedence:
+                forget[key_of(n)] = []
             return out
 
-        ct["flow"], _ = remove_leaves(ct["flow"], drop)
+        ct["flow"], _ = remove_leaves(ct["flow"], drop, redirect=forget)
+        if not any(item_ids(n) or "external" in n for n in walk(ct["flow"])):
+            raise bad(field, f"this would leave the journey of {ct['id']!r} empty")
     return touched
 
 
@@ -178,7 +188,9 @@ def reduce_time_limits(
     """减时间 (reduce time limits): promised limits (承诺时限) are cut below the statutory ones.
 
     Mechanism: ``promised_limit_days`` becomes (promised, or statutory if no
-    promise) x (1 - share), rounded to whole working days.  Nothing in the
+    promise) x (1 - share), rounded to whole working days when the limit was
+    whole (a fractional limit stays fractional), never above the statutory
+    limit.  Nothing in the
     work changes: on-time rates against the promise show whether the system
     can keep the shorter promise.  Pair it with reforms that change the work.
     """
@@ -188,8 +200,13 @@ def reduce_time_limits(
         if it["id"] not in chosen:
             continue
         base = it.get("promised_limit_days", it.get("statutory_limit_days"))
-        if base is not None:
-            it["promised_limit_days"] = float(_round(base * (1 - share)))
+        if base is None:
+            continue
+        cut = base * (1 - share)
+        if base == int(base):  # whole working days stay whole (0: the same day)
+            cut = float(_round(cut))
+        statutory = it.get("statutory_limit_days")
+        it["promised_limit_days"] = min(cut, statutory) if statutory is not None else cut
     return Scenario.from_dict(d)
 
 
@@ -235,6 +252,8 @@ def commitment_approval(
     d = data(s)
     if items is None:
         chosen = {it.id for it in s.items if it.kind == "back_office"}
+        if not chosen:
+            raise bad("items", "no back-office items are left to approve on a pledge (decided at the window already?): name the items")
     else:
         chosen = set(pick("items", items, [it.id for it in s.items], "item"))
     for it in d["items"]:
