@@ -184,6 +184,11 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _records(table) -> list[dict]:
+    """Rows of a table as JSON-ready records (NaN becomes null)."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in table.to_dict(orient="records")]
+
+
 def _scopes(s) -> list[str]:
     """Result scopes of a scenario: all cases, each case type, each window group and department role."""
     return (
@@ -229,7 +234,7 @@ def cmd_bottlenecks(args) -> int:
     if args.json:
         json.dump(
             {"scenario": scenario.name, "case_type": args.case_type, "seed": seed, "replications": reps,
-             "rows": [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in d.to_dict(orient="records")]},
+             "rows": _records(d)},
             sys.stdout, ensure_ascii=False, indent=2,
         )
         sys.stdout.write("\n")
@@ -283,7 +288,7 @@ def cmd_attribute(args) -> int:
         json.dump(
             {"scenario": str(args.scenario), "base": base.name, "scope": args.scope,
              "reforms": [{"reform": name, **params, **({"group": g} if g else {})} for (name, params), g in zip(plan, groups)],
-             "rows": [{k2: (None if isinstance(v, float) and v != v else v) for k2, v in r.items()} for r in table.to_dict(orient="records")]},
+             "rows": _records(table)},
             sys.stdout, ensure_ascii=False, indent=2,
         )
         sys.stdout.write("\n")

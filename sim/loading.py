@@ -156,6 +156,4 @@ def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
             scenario = apply_reform(scenario, name, **params)
         except ScenarioError as exc:
             raise ScenarioError([Problem(f"reforms[{i}].{p.path}", p.message) for p in exc.problems], src) from None
-        except TypeError as exc:
-            raise ScenarioError([Problem(f"reforms[{i}]", f"bad parameters: {exc}")], src) from None
     return scenario

@@ -81,3 +81,38 @@ def shrink_incomplete(p: float, ratio: float) -> float:
     if ratio <= 0:
         return 0.0
     return 1.0 - (1.0 - p) ** ratio
+
+
+def scaled(dist, factor: float) -> dict:
+    """A distribution (model or plain data) scaled by ``factor``, as plain data."""
+    from ..distributions import as_distribution
+
+    return as_distribution(dist).scaled(factor).model_dump(mode="json")
+
+
+def scaled_handoff(spec, factor: float) -> dict:
+    """An item's hand-off times scaled by ``factor``, as plain data."""
+    return {
+        "to_back_office_minutes": scaled(spec.handoff.to_back_office_minutes, factor),
+        "to_window_minutes": scaled(spec.handoff.to_window_minutes, factor),
+    }
+
+
+def window_decides(it: dict, decision_minutes: float, keep_steps: list[str], handoff_factor: float, s: Scenario) -> None:
+    """Turn back-office item data ``it`` into an item decided at the window (in place).
+
+    Intake grows by ``decision_minutes`` on average (same shape, scaled);
+    steps named in ``keep_steps`` (by id or role) stay, with hand-offs scaled
+    by ``handoff_factor``; with none kept the item becomes immediate.
+    """
+    spec = s.item(it["id"])
+    kept = [st for st in spec.steps if st.key in keep_steps or st.role in keep_steps]
+    mean = spec.intake_minutes.mean
+    it["intake_minutes"] = scaled(spec.intake_minutes, (mean + decision_minutes) / mean if mean > 0 else 1.0)
+    if kept:
+        it["steps"] = [st.model_dump(mode="json", exclude_none=True) for st in kept]
+        it["handoff"] = scaled_handoff(spec, handoff_factor)
+    else:
+        it["kind"] = "immediate"
+        it["steps"] = []
+        it.pop("handoff", None)

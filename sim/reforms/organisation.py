@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..flow_edit import choice_between, item_ids, key_of, remove_leaves
 from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, pick, select_case_types
+from ._common import NonNegative, Share, bad, data, pick, select_case_types, window_decides
 from ._registry import reform
 
 
@@ -83,25 +83,6 @@ def one_window(
     return Scenario.from_dict(d)
 
 
-def _decide_at_window(it: dict, decision_minutes: float, keep_steps: list[str], handoff_factor: float, s: Scenario) -> None:
-    """Turn a back-office item into one decided at the window (in place)."""
-    spec = s.item(it["id"])
-    kept = [st for st in spec.steps if st.key in keep_steps or st.role in keep_steps]
-    mean = spec.intake_minutes.mean
-    factor = (mean + decision_minutes) / mean if mean > 0 else 1.0
-    it["intake_minutes"] = spec.intake_minutes.scaled(factor).model_dump(mode="json")
-    if kept:
-        it["steps"] = [st.model_dump(mode="json", exclude_none=True) for st in kept]
-        it["handoff"] = {
-            "to_back_office_minutes": spec.handoff.to_back_office_minutes.scaled(handoff_factor).model_dump(mode="json"),
-            "to_window_minutes": spec.handoff.to_window_minutes.scaled(handoff_factor).model_dump(mode="json"),
-        }
-    else:
-        it["kind"] = "immediate"
-        it["steps"] = []
-        it.pop("handoff", None)
-
-
 @reform("chief_representative", "首席代表 / 充分授权", "decided at the window; sign-off steps and hand-offs removed")
 def chief_representative(
     s: Scenario,
@@ -125,7 +106,7 @@ def chief_representative(
     targets = [it for it in d["items"] if it["id"] in chosen and it["kind"] == "back_office"]
     _check_steps(s, [it["id"] for it in targets], keep_steps)
     for it in targets:
-        _decide_at_window(it, decision_minutes, keep_steps, handoff_factor, s)
+        window_decides(it, decision_minutes, keep_steps, handoff_factor, s)
     return Scenario.from_dict(d)
 
 
@@ -168,7 +149,7 @@ def cross_authorisation(
         kept = [it for it in d["items"] if it["id"] in moved_to and it["kind"] == "back_office"]
         _check_steps(s, [it["id"] for it in kept], keep_steps)
         for it in kept:
-            _decide_at_window(it, decision_minutes, keep_steps, 0.0, s)
+            window_decides(it, decision_minutes, keep_steps, 0.0, s)
     hosts = set(assign.values())
     # the departments' own windows (every item they take moves) close; mixed windows keep accepting
     closed = {w["id"]: w for w in d["windows"] if w["id"] not in hosts and all(i in moved_to for i in w["items"])}

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..flow_edit import choice_between, find_in_sequence, item_ids, key_of, keys_in, remove_leaves, walk, without_items
 from ..scenario import Scenario
-from ._common import Share, bad, data, find_case_type, item_map, pick, select_case_types
+from ._common import Share, bad, data, find_case_type, item_map, pick, scaled, scaled_handoff, select_case_types
 from ._registry import reform
 
 
@@ -198,12 +198,6 @@ def regional_assessment(
     return Scenario.from_dict(d)
 
 
-def _scaled(dist: dict | float, factor: float) -> dict:
-    from ..distributions import as_distribution
-
-    return as_distribution(dist).scaled(factor).model_dump(mode="json")
-
-
 @reform("electronic_circulation", "网上流转 / 电子化流转", "files move between window and back office electronically: hand-offs shrink")
 def electronic_circulation(
     s: Scenario,
@@ -221,10 +215,7 @@ def electronic_circulation(
     chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
     for it, spec in zip(d["items"], s.items):
         if it["id"] in chosen and spec.kind == "back_office":
-            it["handoff"] = {
-                "to_back_office_minutes": spec.handoff.to_back_office_minutes.scaled(factor).model_dump(mode="json"),
-                "to_window_minutes": spec.handoff.to_window_minutes.scaled(factor).model_dump(mode="json"),
-            }
+            it["handoff"] = scaled_handoff(spec, factor)
     return Scenario.from_dict(d)
 
 
@@ -278,7 +269,7 @@ def intermediary_market(
         if e["id"] in chosen:
             for key in ("duration_working_days", "duration_calendar_days"):
                 if key in e:
-                    e[key] = _scaled(e[key], factor)
+                    e[key] = scaled(e[key], factor)
             if capacity is not None:
                 e["capacity"] = capacity
     return Scenario.from_dict(d)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..flow_edit import item_ids, key_of, remove_leaves, walk, without_items
 from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, pick, select_case_types, shrink_incomplete
+from ._common import NonNegative, Share, bad, data, pick, select_case_types, shrink_incomplete, window_decides
 from ._registry import reform
 
 
@@ -247,8 +247,6 @@ def commitment_approval(
     (事中事后监管) for ``inspection_minutes`` by a department role: staff time
     that does not delay the applicant but competes with other work.
     """
-    from .organisation import _decide_at_window
-
     d = data(s)
     if items is None:
         chosen = {it.id for it in s.items if it.kind == "back_office"}
@@ -269,7 +267,7 @@ def commitment_approval(
             raise bad("inspection_role", f"department {dept!r} has no staff in role {role!r} (its roles: {', '.join(staff) or 'none'})")
         _cut_materials(it, materials_replaced_share)
         if it["kind"] == "back_office":
-            _decide_at_window(it, decision_minutes, [], 0.0, s)
+            window_decides(it, decision_minutes, [], 0.0, s)
         if inspection_share > 0:
             ins = {"share": inspection_share, "role": role, "minutes": inspection_minutes}
             if dept != spec.department:
