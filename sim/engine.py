@@ -43,7 +43,7 @@ from .arrivals import arrival_times
 from .calendar import MINUTES_PER_DAY, clock_for
 from .flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
 from .results import RECORD_FIELDS, Replication, build_replication
-from .scenario import Scenario
+from .scenario import Scenario, incomplete_with_fewer_materials
 from .streams import Streams, keyed_uniform, replication_seed
 
 __all__ = ["simulate"]
@@ -751,7 +751,7 @@ class _Compiler:
         total_materials = sum(it.materials for it in items)
         materials = total_materials - node.shared_materials
         keep = materials / total_materials if total_materials > 0 else 1.0
-        p_items = [1.0 - (1.0 - it.p_incomplete) ** keep if keep < 1 else it.p_incomplete for it in items]
+        p_items = [incomplete_with_fewer_materials(it.p_incomplete, keep) for it in items]
         tolerated = [it.tolerated for it in items]
         any_incomplete = any(p > 0 for p in p_items)
         gap_keys = [m.incomplete_key[self.ct.id, it.id] for it in items]

@@ -156,6 +156,21 @@ class Handoff(_Spec):
     to_window_minutes: Distribution = Fixed(value=0.0)
 
 
+def incomplete_with_fewer_materials(p: float, ratio: float) -> float:
+    """Chance of a gap when only ``ratio`` of an item's materials are still handed in.
+
+    If each material is missing independently with the same chance, an item
+    with m materials has a gap with probability 1 - (1 - q)^m; keeping
+    ratio * m of them gives 1 - (1 - p)^ratio.  Used for shared materials of
+    joint applications and by the reforms that cut materials.
+    """
+    if p <= 0 or ratio >= 1:
+        return p
+    if ratio <= 0:
+        return 0.0
+    return 1.0 - (1.0 - p) ** ratio
+
+
 class Inspection(_Spec):
     """Checks after approval (事中事后监管): a share of decided cases is inspected later.
 

@@ -69,20 +69,6 @@ def item_map(d: dict) -> dict[str, dict]:
     return {it["id"]: it for it in d["items"]}
 
 
-def shrink_incomplete(p: float, ratio: float) -> float:
-    """Incomplete probability with ``ratio`` of the materials left.
-
-    If each material is missing independently with the same chance, an item
-    with m materials is incomplete with 1 - (1 - q)^m; keeping ratio * m of
-    them gives 1 - (1 - p)^ratio.
-    """
-    if p <= 0 or ratio >= 1:
-        return p
-    if ratio <= 0:
-        return 0.0
-    return 1.0 - (1.0 - p) ** ratio
-
-
 def scaled(dist, factor: float) -> dict:
     """A distribution (model or plain data) scaled by ``factor``, as plain data."""
     from ..distributions import as_distribution

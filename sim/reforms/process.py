@@ -115,7 +115,7 @@ def one_thing_done_once(
     ct["flow"], _ = remove_leaves(ct["flow"], edit, redirect=absorbed)
     total = sum(item_map(d)[i].get("materials", 0) for i in items)
     most = total - max(item_map(d)[i].get("materials", 0) for i in items)
-    shared = min(most, int(math.floor(shared_materials_share * total + 0.5)))
+    shared = min(most, int(math.floor(shared_materials_share * total + 0.5)))  # rounded half up, as reduce_materials
     for n in walk(ct["flow"]):
         if n.get("id") == id and "items" in n:
             n["shared_materials"] = shared

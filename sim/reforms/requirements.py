@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import Field
 
 from ..flow_edit import item_ids, key_of, remove_leaves, walk, without_items
-from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, pick, select_case_types, shrink_incomplete, window_decides
+from ..scenario import Scenario, incomplete_with_fewer_materials
+from ._common import NonNegative, Share, bad, data, pick, select_case_types, window_decides
 from ._registry import reform
 
 
@@ -52,7 +52,7 @@ def _cut_materials(it: dict, share: float) -> None:
         it["materials"] = left
     else:
         ratio = 1.0 - share
-    it["incomplete_probability"] = shrink_incomplete(it.get("incomplete_probability", 0.0), ratio)
+    it["incomplete_probability"] = incomplete_with_fewer_materials(it.get("incomplete_probability", 0.0), ratio)
 
 
 @reform("reduce_materials", "减材料", "fewer materials to hand in: fewer chances of a gap")
