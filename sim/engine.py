@@ -318,7 +318,9 @@ class _Model:
 
     def _flush(self):
         # stored column-wise (field x case): a chunk is small enough to transpose in cache
-        self.chunks.append(np.array(self.rows, dtype=float).T.copy())
+        rows = self.rows
+        flat = np.fromiter(itertools.chain.from_iterable(rows), float, count=len(rows) * len(RECORD_FIELDS))
+        self.chunks.append(flat.reshape(len(rows), len(RECORD_FIELDS)).T.copy())
         self.rows.clear()
 
     def records_table(self) -> np.ndarray:
