@@ -147,10 +147,14 @@ def attribution_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str,
 
 
 def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:
-    from .reforms import apply_reform
+    from .reforms import apply_reform, call_problems
 
     src = str(path)
     scenario, plan, _ = _plan(path, data, seen)
+    # names and parameters of every entry first, so a file's mistakes come out together
+    early = [Problem(f"reforms[{i}].{p.path}", p.message) for i, (name, params) in enumerate(plan) for p in call_problems(name, params)]
+    if early:
+        raise ScenarioError(early, src)
     for i, (name, params) in enumerate(plan):
         try:
             scenario = apply_reform(scenario, name, **params)

@@ -527,6 +527,12 @@ def test_cli_reports_a_bad_reform_parameter_without_traceback(tmp_path, capsys):
     assert main(["validate", str(f)]) == 2
     err = capsys.readouterr().err
     assert "reforms[0].windowz: unknown parameter of one_window" in err and "Traceback" not in err
+    f.write_text(f"base: {base_path}\nreforms:\n  - {{reform: one_windw}}\n  - {{reform: reduce_materials}}\n", encoding="utf-8")
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err.splitlines()  # both entries' mistakes at once
+    assert err[0].endswith("after.yaml: 2 problems")
+    assert err[1].endswith("reforms[0].reform: unknown reform 'one_windw' (did you mean 'one_window'?)")
+    assert err[2].endswith("reforms[1].share: required parameter of reduce_materials is missing")
 
 
 def test_reforms_that_add_choices_keep_every_other_draw_of_a_case():

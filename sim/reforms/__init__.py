@@ -12,7 +12,7 @@ A scenario file can name a ``base`` file and a list of ``reforms`` to apply
 (see :func:`sim.loading.load_scenario`).
 """
 
-from ._registry import REFORMS, Parameter, Reform, apply_reform, reform
+from ._registry import REFORMS, Parameter, Reform, apply_reform, call_problems, reform
 from . import organisation, process, requirements, channels  # noqa: E402,F401  (registers the reforms)
 
-__all__ = ["Reform", "Parameter", "REFORMS", "apply_reform", "reform"]
+__all__ = ["Reform", "Parameter", "REFORMS", "apply_reform", "call_problems", "reform"]

@@ -14,7 +14,7 @@ from pydantic.fields import FieldInfo
 from ..errors import Problem, ScenarioError, format_path
 from ..scenario import Scenario
 
-__all__ = ["Reform", "Parameter", "REFORMS", "reform", "apply_reform"]
+__all__ = ["Reform", "Parameter", "REFORMS", "reform", "apply_reform", "call_problems"]
 
 
 @dataclass(frozen=True)
@@ -81,17 +81,17 @@ def _problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def apply_reform(scenario: Scenario, name: str, /, **params) -> Scenario:
-    """Apply the reform called ``name`` with its parameters; returns a new, validated scenario.
+def call_problems(name: str, params: dict) -> list[Problem]:
+    """What is wrong with calling reform ``name`` with these parameter names (no scenario needed).
 
-    Unknown or missing parameters and values of the wrong type raise
-    :class:`~sim.errors.ScenarioError` naming the parameter.
+    An unknown reform, unknown parameters and missing required ones; value
+    checks happen when the reform is applied.
     """
     r = REFORMS.get(name)
     if r is None:
         close = difflib.get_close_matches(str(name), list(REFORMS), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(REFORMS)}"
-        raise ScenarioError([Problem("reform", f"unknown reform {name!r}{hint}")], "reform")
+        return [Problem("reform", f"unknown reform {name!r}{hint}")]
     known = {p.name: p for p in r.parameters}
     problems = [
         Problem(k, f"unknown parameter of {name}; its parameters: {', '.join(known) or 'none'}")
@@ -99,9 +99,19 @@ def apply_reform(scenario: Scenario, name: str, /, **params) -> Scenario:
         if k not in known
     ]
     problems += [Problem(p.name, f"required parameter of {name} is missing") for p in known.values() if p.required and p.name not in params]
+    return problems
+
+
+def apply_reform(scenario: Scenario, name: str, /, **params) -> Scenario:
+    """Apply the reform called ``name`` with its parameters; returns a new, validated scenario.
+
+    Unknown or missing parameters and values of the wrong type raise
+    :class:`~sim.errors.ScenarioError` naming the parameter.
+    """
+    problems = call_problems(name, params)
     if problems:
         raise ScenarioError(problems, "reform")
     try:
-        return r.checked(scenario, **params)
+        return REFORMS[name].checked(scenario, **params)
     except ValidationError as exc:
         raise ScenarioError(_problems(exc), "reform") from None
