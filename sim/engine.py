@@ -42,7 +42,7 @@ import simpy
 from .arrivals import arrival_times
 from .calendar import MINUTES_PER_DAY, clock_for
 from .flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
-from .results import RECORD_FIELDS, Replication, build_replication
+from .results import ITEM_FIELDS, RECORD_FIELDS, Replication, build_replication
 from .scenario import Scenario, incomplete_with_fewer_materials
 from .streams import Streams, keyed_uniform, replication_seed
 
@@ -96,6 +96,9 @@ class Case:
     waiting = None
 
     materials = 0
+    gov = None  # calendar (start, end) of each item in government hands: acceptance -> decision
+    ext = None  # calendar (start, end) of each external step (intermediary, notice, meeting)
+    item_ev = None  # item id -> event "decided", for items whose result others wait for
 
     def __init__(self, idx, ctype, arrival, channel, choices, k=0):
         self.idx = idx
@@ -130,6 +133,7 @@ class _ItemRT:
     promised: float | None
     statutory: float | None
     fee: float
+    issued_after: tuple  # item ids whose result this item needs before it is issued
 
 
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False) -> Replication:
@@ -233,6 +237,7 @@ class _Model:
                 promised=it.promised_limit_days,
                 statutory=it.statutory_limit_days,
                 fee=it.fee_yuan,
+                issued_after=it.issued_after,
             )
         # gap draws belong to (case type, case, item, attempt), not to the order of arrival at a window
         self.incomplete_key = {
@@ -254,6 +259,10 @@ class _Model:
         # per-case records (columns)
         self.rows: list[tuple] = []
         self.chunks: list[np.ndarray] = []
+        # per decided item: (case, item index, accepted, government end, decided, trips, returns,
+        # promised on time (-1: no limit), statutory on time)
+        self.item_rows: list[tuple] = []
+        self.item_chunks: list[np.ndarray] = []
         self.active: dict[int, Case] = {}
         self.case_types = scenario.case_types
         self.counter = itertools.count()
@@ -306,15 +315,60 @@ class _Model:
 
     def _record(self, case, end, status):
         del self.active[case.idx]
+        gov = ext = 0.0
+        if case.gov is not None or case.ext is not None:
+            gov, ext = self._split_time(case.gov or (), case.ext or (), end)
         rows = self.rows
         rows.append((
             case.idx, case.ctype, case.arrival, end, status, case.channel, case.trips,
             case.window_visits, case.returns, case.window_wait, case.office_wait, case.travel,
             case.items, case.promised_n, case.promised_ok, case.statutory_n, case.statutory_ok,
-            case.fee, case.materials,
+            case.fee, case.materials, gov, ext,
         ))
         if len(rows) >= 8192:
             self._flush()
+
+    def add_items(self, rows, trips):
+        """Record an application's decided items, with the trips it took (visits and pickup)."""
+        item_rows = self.item_rows
+        for r in rows:
+            item_rows.append(r[:5] + (trips,) + r[5:])
+        if len(item_rows) >= 8192:
+            self._flush_items()
+
+    def _flush_items(self):
+        rows = self.item_rows
+        flat = np.fromiter(itertools.chain.from_iterable(rows), float, count=len(rows) * len(ITEM_FIELDS))
+        self.item_chunks.append(flat.reshape(len(rows), len(ITEM_FIELDS)).T.copy())
+        rows.clear()
+
+    def items_table(self) -> np.ndarray:
+        """Per decided item records as columns (row i is ITEM_FIELDS[i])."""
+        if self.item_rows:
+            self._flush_items()
+        return np.concatenate(self.item_chunks, axis=1) if self.item_chunks else np.empty((len(ITEM_FIELDS), 0))
+
+    def _split_time(self, gov, ext, end):
+        """Working minutes of a case in government hands, and in external hands but not the government's.
+
+        Government time is the union of the items' acceptance-to-decision
+        intervals (parallel items count once); external time is the union of
+        external steps outside it.  What is left of the lead time is the
+        applicant's side (queues before acceptance, travel, fixing, supplements,
+        pickup, post).  Intervals still open at ``end`` are cut there.
+        """
+        w = (lambda t: t) if self.always_open else self.clock.working
+        g = _merge([(w(a), w(min(b, end))) for a, b in gov])
+        e = _merge([(w(a), w(min(b, end))) for a, b in ext])
+        gov_w = sum(b - a for a, b in g)
+        ext_w = sum(b - a for a, b in e)
+        if g and e:
+            for a, b in e:
+                for c, d in g:
+                    lo, hi = max(a, c), min(b, d)
+                    if hi > lo:
+                        ext_w -= hi - lo
+        return gov_w, ext_w
 
     def _flush(self):
         # stored column-wise (field x case): a chunk is small enough to transpose in cache
@@ -424,6 +478,9 @@ class _Model:
                 yield env.timeout(days * MINUTES_PER_DAY)
         if req is not None:
             cap.release(req)
+        if case.ext is None:
+            case.ext = []
+        case.ext.append((enable, env.now))
         if self.trace is not None:
             self.log(case, ext_id, e.kind, ext_id, enable, start, env.now)
 
@@ -458,6 +515,18 @@ def _choice_purposes(ct_id, choices) -> list[str]:
             sig = "|".join(",".join(str(n.key) for n, _ in walk(b.flow)) for b in node.choice)
             seen[sig] = seen.get(sig, -1) + 1
             out.append(f"choice:{ct_id}:~{sig}#{seen[sig]}")
+    return out
+
+
+def _merge(intervals):
+    """Union of (start, end) intervals as sorted disjoint intervals."""
+    out = []
+    for a, b in sorted(x for x in intervals if x[1] > x[0]):
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
     return out
 
 
@@ -578,6 +647,8 @@ class _Compiler:
         day = m.day
         limits = tuple((lim, k) for k, lim in ((0, it.promised), (1, it.statutory)) if lim is not None)
         trace = m.trace
+        item_rows = m.item_rows
+        item_index = it.index
         label = f"intake:{node.key}"
 
         rows = m.rows
@@ -610,19 +681,25 @@ class _Compiler:
             log_start(start)
             log_end(end)
             pn = pok = sn = sok = 0
+            pon = son = -1
             if n_limits:
                 for limit, kind in limits:  # decided at the window when accepted
                     ok = limit != int(limit) or end <= (end // day + 1 + limit) * day + 1e-9
                     if kind == 0:
                         pn, pok = 1, int(ok)
+                        pon = pok
                     else:
                         sn, sok = 1, int(ok)
+                        son = sok
+            item_rows.append((case.idx, item_index, end, end, end, trips, 0, pon, son))
+            if len(item_rows) >= 8192:
+                m._flush_items()
             if trace is not None:
                 m.log(case, label, "intake", station.id, enter, start, end)
             del active[case.idx]
             rows.append((
                 case.idx, case.ctype, case.arrival, end, completed, ch, trips, visit,
-                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials,
+                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials, 0.0, 0.0,
             ))
             if len(rows) >= 8192:
                 flush()
@@ -768,6 +845,8 @@ class _Compiler:
         compiler = self
         agency = m.s.agency
         label = node.key
+        waited_for = {d for it in m.items.values() for d in it.issued_after}
+        awaited = tuple(it for it in items if it.id in waited_for)
 
         def choose(case):
             if only_window is not None:
@@ -820,7 +899,7 @@ class _Compiler:
         def visit(case):
             """The applicant (or agent) sets out for the best window and gets there.
 
-            Returns (window station, the applicant's slot or None).
+            Returns (window station, the applicant's slot or None, trips made).
             """
             areq = None
             if case.applicant is not None:  # one visit at a time across parallel branches
@@ -830,6 +909,7 @@ class _Compiler:
                 if m.trace is not None and env.now > t0:
                     m.log(case, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
             window = choose(case)
+            trips = case.trips
             if case.channel == ASSISTED:
                 if not always_open:  # the agent is in the hall; only opening hours matter
                     opened = clock.next_open(env.now)
@@ -837,7 +917,7 @@ class _Compiler:
                         yield env.timeout(opened - env.now)
             else:
                 yield from m.go_to(case, window.site)
-            return window, areq
+            return window, areq, case.trips - trips
 
         def leave(case, window, areq):
             case.site = window.site
@@ -853,24 +933,52 @@ class _Compiler:
                     env.process(m.work(station, draw(), case, f"inspection:{it.id}", "inspection"))
 
         def decide(case, it, gaps, supplied):
-            """Review of one item, then the wait for a tolerated gap's supplement; returns the decision time."""
+            """Review of one item, the wait for results it needs, then for a tolerated gap's supplement.
+
+            Returns (end of government time, decision time): the wait for the
+            applicant's supplement is the applicant's time, not the office's.
+            """
             if not it.immediate:
                 yield from compiler._back_office(it, case)
+            if it.issued_after and case.item_ev is not None:
+                t0 = env.now
+                for dep in it.issued_after:  # e.g. the credit code: issued once that result exists
+                    ev = case.item_ev.get(dep)
+                    if ev is not None and not ev.triggered:
+                        yield ev
+                if m.trace is not None and env.now > t0:
+                    m.log(case, f"wait_for_result:{it.id}", "wait_result", it.id, t0, t0, env.now)
+            gov_end = env.now
             if it in gaps and supplied > env.now and not it.decide_before_supplement:  # decided once the part is in
                 yield env.timeout(supplied - env.now)
             inspect(case, it)
-            return env.now
+            return gov_end, env.now
+
+        def release_awaited(case):
+            for it in awaited:
+                ev = case.item_ev.get(it.id)
+                if ev is not None and not ev.triggered:
+                    ev.succeed()
 
         def apply(case):
             remote = case.channel == ONLINE and any_online
             assisted = case.channel == ASSISTED
             case.materials += materials
+            if awaited:  # others' results wait for these items: announce they are under way
+                if case.item_ev is None:
+                    case.item_ev = {}
+                for it in awaited:
+                    ev = case.item_ev.get(it.id)
+                    if ev is None or ev.triggered:
+                        case.item_ev[it.id] = env.event()
             attempt = 0
+            app_trips = 0
             while True:
                 if remote:
                     window, areq = choose(case), None
                 else:
-                    window, areq = yield from visit(case)
+                    window, areq, made = yield from visit(case)
+                    app_trips += made
                     case.window_visits += 1
                 minutes = 0.0
                 for it in items:
@@ -885,6 +993,8 @@ class _Compiler:
                     ps = compiler.abandon_p
                     if keyed_uniform(abandon_key, case.k, slots[0] + attempt) < ps[min(attempt, len(ps)) - 1]:
                         case.abandoned = True
+                        if awaited:
+                            release_awaited(case)
                         if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
                             compiler._release_all(case)
                         return
@@ -902,25 +1012,41 @@ class _Compiler:
                 supplied = accepted + fix_minutes(case)
                 if supplied > accepted and m.trace is not None:
                     m.log(case, f"supplement:{label}", "supplement", "applicant", accepted, accepted, supplied)
-            decided = {}
+            decided = {}  # item -> (end of government time, decision)
             pending = []
             for it in items:
-                if it.immediate and (it not in gaps or it.decide_before_supplement):
-                    decided[it] = accepted
+                if it.immediate and not it.issued_after and (it not in gaps or it.decide_before_supplement):
+                    decided[it] = (accepted, accepted)
                     inspect(case, it)
                 else:
                     pending.append(it)
+            if awaited:
+                for it in decided:
+                    if it in awaited:
+                        case.item_ev[it.id].succeed()
             if len(pending) == 1:
                 decided[pending[0]] = yield from decide(case, pending[0], gaps, supplied)
+                if pending[0] in awaited:
+                    case.item_ev[pending[0].id].succeed()
             elif pending:
                 procs = [env.process(decide(case, it, gaps, supplied)) for it in pending]
+                if awaited:
+                    for it, p in zip(pending, procs):
+                        if it in awaited:
+                            p.callbacks.append(lambda _e, ev=case.item_ev[it.id]: ev.triggered or ev.succeed())
                 yield env.all_of(procs)
                 for it, p in zip(pending, procs):
                     decided[it] = p.value
-            # time limits (working days; the day of acceptance is not counted)
+            if case.gov is None:
+                case.gov = []
+            gov = case.gov
+            # time limits count government time (working days; the day of acceptance is not counted)
             w_acc = accepted if always_open else clock.working(accepted)
-            for it, t_done in decided.items():
-                w_done = t_done if always_open else clock.working(t_done)
+            mine = []
+            for it, (t_gov, t_done) in decided.items():
+                gov.append((accepted, t_gov))
+                w_done = t_gov if always_open else clock.working(t_gov)
+                on_time = [-1, -1]
                 for limit, kind in ((it.promised, 0), (it.statutory, 1)):
                     if limit is None:
                         continue
@@ -929,16 +1055,19 @@ class _Compiler:
                     else:
                         due = w_acc + limit * day
                     ok = w_done <= due + 1e-9
+                    on_time[kind] = int(ok)
                     if kind == 0:
                         case.promised_n += 1
                         case.promised_ok += ok
                     else:
                         case.statutory_n += 1
                         case.statutory_ok += ok
+                mine.append((case.idx, it.index, accepted, t_gov, t_done, attempt, on_time[0], on_time[1]))
             case.items += len(items)
             case.fee += fee
             if needs_pickup and not remote:
-                window, areq = yield from visit(case)
+                window, areq, made = yield from visit(case)
+                app_trips += made  # the pickup trip belongs to every item of this application
                 if pickup_service:
                     minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
                     case.window_wait += yield from m.work(window, minutes, case, f"pickup:{label}", "pickup")
@@ -950,6 +1079,7 @@ class _Compiler:
                     yield env.timeout(days * MINUTES_PER_DAY)
                 if m.trace is not None:
                     m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
+            m.add_items(mine, app_trips)
 
         return apply
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["KPI", "CASE_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "label"]
+__all__ = ["KPI", "CASE_KPIS", "ITEM_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "label"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,16 @@ CASE_KPIS: tuple[KPI, ...] = (
     KPI("lead_time_working_days_p90", "working days", "90%分位办理时长(工作日)", "90th percentile lead time, working days"),
     KPI("lead_time_working_hours_mean", "working hours", "平均办理时长(工作小时)", "mean lead time, working hours"),
     KPI("lead_time_calendar_days_mean", "calendar days", "平均办理时长(自然日)", "mean lead time, calendar days"),
+    KPI("government_time_working_days_mean", "working days", "平均办结时间(受理至办结,工作日)",
+        "mean government time, acceptance to decision (受理->办结), working days"),
+    KPI("government_time_working_days_p90", "working days", "90%分位办结时间(工作日)",
+        "90th percentile government time, working days"),
+    KPI("government_time_working_hours_mean", "working hours", "平均办结时间(工作小时)",
+        "mean government time, working hours"),
+    KPI("external_time_working_days_mean", "working days", "平均外部时间(中介/公示/会议,工作日)",
+        "mean external time (intermediaries, notices, meetings) outside government time, working days"),
+    KPI("applicant_time_working_days_mean", "working days", "平均申请人侧时间(工作日)",
+        "mean applicant-side time (queues before acceptance, travel, fixing, supplements, pickup), working days"),
     KPI("queue_wait_minutes_mean", "working minutes", "平均排队等候(分钟)", "mean time queueing, windows and back office"),
     KPI("window_wait_minutes_mean", "working minutes", "窗口排队等候(分钟)", "mean time queueing at windows"),
     KPI("back_office_wait_minutes_mean", "working minutes", "后台排队等候(分钟)", "mean time queueing in back offices"),
@@ -46,6 +56,8 @@ CASE_KPIS: tuple[KPI, ...] = (
     KPI("travel_minutes_mean", "minutes", "平均路途时间(分钟)", "mean applicant travel time"),
     KPI("on_time_promised_rate", "share", "承诺时限按期办结率", "items decided within the promised limit", True),
     KPI("on_time_statutory_rate", "share", "法定时限按期办结率", "items decided within the statutory limit", True),
+    KPI("items_at_most_one_trip_share", "share of items", "最多跑一次事项比例",
+        "share of catalogue items (each once) whose median application takes at most one trip", True),
     KPI("within_target_share", "share", "达标率", "cases completed within the case type's target", True),
     KPI("fee_yuan_mean", "yuan", "平均收费(元)", "mean fees per case"),
     KPI("materials_mean", "materials", "平均申请材料数", "mean materials handed in per case (each application once)"),
@@ -59,7 +71,19 @@ STATION_KPIS: tuple[KPI, ...] = (
     KPI("visits_per_day", "visits per working day", "日均服务量", "services started per working day", True),
 )
 
-KPIS = {k.name: k for k in CASE_KPIS + STATION_KPIS}
+ITEM_KPIS: tuple[KPI, ...] = (
+    KPI("applications_per_day", "applications per working day", "日均申请量", "applications decided per working day", True),
+    KPI("government_time_working_days_mean", "working days", "平均办结时间(工作日)", "mean government time, working days"),
+    KPI("government_time_working_days_p90", "working days", "90%分位办结时间(工作日)", "90th percentile government time"),
+    KPI("government_time_working_hours_mean", "working hours", "平均办结时间(工作小时)", "mean government time, working hours"),
+    KPI("same_day_share", "share", "当日办结比例", "decided within the working day of acceptance", True),
+    KPI("trips_per_application_mean", "trips", "每件平均跑动次数", "trips per application (visits and pickup)"),
+    KPI("at_most_one_trip_share", "share", "最多跑一次比例", "applications with at most one trip", True),
+    KPI("on_time_promised_rate", "share", "承诺时限按期办结率", "decided within the promised limit", True),
+    KPI("on_time_statutory_rate", "share", "法定时限按期办结率", "decided within the statutory limit", True),
+)
+
+KPIS = {k.name: k for k in ITEM_KPIS + CASE_KPIS + STATION_KPIS}
 
 
 def label(name: str, lang: str = "en") -> str:
@@ -88,6 +112,7 @@ def case_kpis(cases: pd.DataFrame, horizon_days: float, target_days: float | Non
     status = cases["status"].to_numpy()
     done = status == "completed"
     lt = cases["lead_time_working_days"].to_numpy()[done]
+    gov = cases["government_time_working_days"].to_numpy()[done]
     trips = cases["trips"].to_numpy()
     promised_n = cases["items_with_promised_limit"].sum()
     statutory_n = cases["items_with_statutory_limit"].sum()
@@ -101,6 +126,11 @@ def case_kpis(cases: pd.DataFrame, horizon_days: float, target_days: float | Non
         "lead_time_working_days_p90": float(np.quantile(lt, 0.9)) if lt.size else float("nan"),
         "lead_time_working_hours_mean": _mean(cases["lead_time_working_hours"].to_numpy()[done]),
         "lead_time_calendar_days_mean": _mean(cases["lead_time_calendar_days"].to_numpy()[done]),
+        "government_time_working_days_mean": _mean(gov),
+        "government_time_working_days_p90": float(np.quantile(gov, 0.9)) if gov.size else float("nan"),
+        "government_time_working_hours_mean": _mean(cases["government_time_working_hours"].to_numpy()[done]),
+        "external_time_working_days_mean": _mean(cases["external_time_working_days"].to_numpy()[done]),
+        "applicant_time_working_days_mean": _mean(cases["applicant_time_working_days"].to_numpy()[done]),
         "queue_wait_minutes_mean": _mean(cases["queue_wait_minutes"].to_numpy()),
         "window_wait_minutes_mean": _mean(cases["window_wait_minutes"].to_numpy()),
         "back_office_wait_minutes_mean": _mean(cases["back_office_wait_minutes"].to_numpy()),

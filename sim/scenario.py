@@ -214,6 +214,14 @@ class Item(_Spec):
             "(followed up afterwards); default: the decision waits for it"
         ),
     )
+    issued_after: tuple[Id, ...] = Field(
+        default=(),
+        description=(
+            "items whose result this item needs before it can be issued (e.g. the unified social "
+            "credit code 统一社会信用代码 of the business licence): when such an item is being "
+            "applied for in the same case, this item's decision waits for it; review runs meanwhile"
+        ),
+    )
     fee_yuan: NonNeg = 0.0
     online: bool = Field(default=True, description="can be applied for online")
     result_delivery: Literal["pickup", "mail", "electronic"] = "pickup"

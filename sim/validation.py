@@ -173,6 +173,12 @@ def check_references(s) -> list[Problem]:
         for j, k in enumerate(keys):
             if keys.index(k) != j:
                 P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {k!r}: give each an 'id'"))
+        for j, dep in enumerate(it.issued_after):
+            if dep not in items:
+                P.append(Problem(f"{p}.issued_after[{j}]", _unknown(dep, items, "item")))
+            elif dep == it.id:
+                P.append(Problem(f"{p}.issued_after[{j}]", f"item {it.id!r} cannot wait for its own result"))
+    P += _issue_cycles(s.items)
 
     open_spans = s.calendar.spans
     for i, e in enumerate(s.externals):
@@ -246,3 +252,19 @@ def check_references(s) -> list[Problem]:
             names = [nodes[i][0].key or type(nodes[i][0]).__name__.lower() for i in cyc]
             P.append(Problem(f"{base}", "precedence cycle: " + " -> ".join(str(x) for x in names)))
     return P
+
+
+def _issue_cycles(items) -> list[Problem]:
+    """Items that wait for each other's results (issued_after) would never be issued."""
+    known = {it.id for it in items}
+    graph = {it.id: [d for d in it.issued_after if d in known and d != it.id] for it in items}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as e:
+        loop = list(e.args[1])
+        index = {it.id: i for i, it in enumerate(items)}
+        return [Problem(
+            f"items[{index[loop[0]]}].issued_after",
+            "items wait for each other's results and would never be issued: " + " -> ".join(loop),
+        )]
+    return []
