@@ -25,7 +25,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Calendar", "WorkingClock", "AlwaysOpenClock", "clock_for", "due_working_minutes", "MINUTES_PER_DAY", "parse_clock"]
+__all__ = ["Calendar", "WorkingClock", "AlwaysOpenClock", "clock_for", "due_working_minute", "due_working_minutes", "MINUTES_PER_DAY", "parse_clock"]
 
 MINUTES_PER_DAY = 1440
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -315,6 +315,13 @@ class AlwaysOpenClock(WorkingClock):
 def clock_for(calendar: Calendar) -> WorkingClock:
     """The working clock of a calendar (a fast identity clock when always open)."""
     return AlwaysOpenClock(calendar) if calendar.always_open else WorkingClock(calendar)
+
+
+def due_working_minute(w_accept: float, limit_days: float, day_minutes: float) -> float:
+    """The rule of :func:`due_working_minutes` for one application (the engine's fast scalar form)."""
+    if limit_days == int(limit_days):
+        return ((w_accept // day_minutes) + 1 + limit_days) * day_minutes
+    return w_accept + limit_days * day_minutes
 
 
 def due_working_minutes(w_accept, limit_days, day_minutes: float):

@@ -343,6 +343,18 @@ def cmd_reforms(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .charts.report import ReportInputError, build_report
+
+    try:
+        path = build_report(args.results_dir, lang=args.lang)
+    except ReportInputError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(path)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors: exit 2 with a one-line reason
         self.print_usage(sys.stderr)
@@ -367,6 +379,50 @@ def _whole_number(low: int, rule: str):
 
 _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, ">= 0")
+
+
+def cmd_experiment(args) -> int:
+    from .experiments import list_experiments, run_experiment
+
+    if args.list or not args.name:
+        for e in list_experiments():
+            title = e.title_en + (f" / {e.title_zh}" if e.title_zh else "")
+            print(f"{e.name:22s} {title}")
+        return 0
+    command = "approval-sim experiment " + " ".join(
+        [args.name] + (["--fast"] if args.fast else []) + ([f"--out {args.out}"] if args.out else [])
+    )
+    bar, _ = _progress_bar(0)
+    state = {"base": 0, "last": 0}
+
+    def progress(done, total):  # batches of replications one after another: one running count
+        if bar is None:
+            return
+        if done < state["last"]:
+            state["base"] += state["last"]
+        state["last"] = done
+        bar.total = max(bar.total or 0, state["base"] + total)
+        bar.update(state["base"] + done - bar.n)
+
+    try:
+        path = run_experiment(
+            args.name, fast=args.fast, out=args.out, workers=args.workers, command=command, progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"results: {path}")
+    claims = path / "tables" / "claims.csv"
+    if claims.is_file():
+        import pandas as pd
+
+        t = pd.read_csv(claims)
+        counts = t["verdict"].value_counts()
+        print("verdicts / 结论: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    report = path / "report.html"
+    if report.is_file():
+        print(f"report: {report}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -416,9 +472,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_attribute)
 
+    x = sub.add_parser("experiment", help="run a reproducible experiment (claims, robustness, charts, report)")
+    x.add_argument("name", nargs="?", help="an experiment in experiments/ (e.g. seed-claims), or a spec file")
+    x.add_argument("--list", action="store_true", help="list the experiments, one a line")
+    x.add_argument("--fast", action="store_true", help="a reduced version: fewer replications, shorter horizon")
+    x.add_argument("--out", help="new results folder (default results/NAME-TIMESTAMP)")
+    x.add_argument("--workers", type=_whole_number(1, "at least 1"), help="processes (default: every core)")
+    x.set_defaults(func=cmd_experiment)
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")
     f.set_defaults(func=cmd_reforms)
+
+    h = sub.add_parser("report", help="write one self-contained HTML report of an experiment's results directory")
+    h.add_argument("results_dir", help="results directory written by an experiment (with manifest.json)")
+    h.add_argument("--lang", choices=["en", "zh", "both"], default="both", help="language of the report (default: both)")
+    h.set_defaults(func=cmd_report)
     return p
 
 

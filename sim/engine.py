@@ -40,7 +40,7 @@ import numpy as np
 import simpy
 
 from .arrivals import arrival_times
-from .calendar import MINUTES_PER_DAY, clock_for
+from .calendar import MINUTES_PER_DAY, clock_for, due_working_minute
 from .flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
 from .results import ITEM_FIELDS, RECORD_FIELDS, Replication, build_replication
 from .scenario import Scenario, incomplete_with_fewer_materials
@@ -419,6 +419,7 @@ class _Model:
         station.end.append(end)
         if self.trace is not None and trace_case is not None:
             self.log(trace_case, activity, kind, station.id, enter, start, end)
+        self.last_start = start  # read by the caller right after this returns (no yield between)
         return wait
 
     def delay_working(self, minutes: float):
@@ -684,14 +685,14 @@ class _Compiler:
             pon = son = -1
             if n_limits:
                 for limit, kind in limits:  # decided at the window when accepted
-                    ok = limit != int(limit) or end <= (end // day + 1 + limit) * day + 1e-9
+                    ok = end <= due_working_minute(end, limit, day) + 1e-9  # decided when accepted
                     if kind == 0:
                         pn, pok = 1, int(ok)
                         pon = pok
                     else:
                         sn, sok = 1, int(ok)
                         son = sok
-            item_rows.append((case.idx, item_index, end, end, end, trips, 0, pon, son))
+            item_rows.append((case.idx, item_index, start, end, end, trips, 0, pon, son))
             if len(item_rows) >= 8192:
                 m._flush_items()
             if trace is not None:
@@ -699,7 +700,7 @@ class _Compiler:
             del active[case.idx]
             rows.append((
                 case.idx, case.ctype, case.arrival, end, completed, ch, trips, visit,
-                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials, 0.0, 0.0,
+                0, start - enter, 0.0, 0.0, 1, pn, pok, sn, sok, fee, materials, end - start, 0.0,
             ))
             if len(rows) >= 8192:
                 flush()
@@ -984,6 +985,7 @@ class _Compiler:
                 for it in items:
                     minutes += it.intake()
                 case.window_wait += yield from m.work(window, minutes, case, f"intake:{label}", "intake")
+                taken = m.last_start  # the officer takes the application: the office's clock starts
                 if not remote:
                     leave(case, window, areq)
                 returned, gaps = check(case, attempt, assisted)
@@ -1008,6 +1010,7 @@ class _Compiler:
                 break
             accepted = env.now
             supplied = accepted
+
             if gaps:  # 容缺受理: the supplement arrives while review goes on
                 supplied = accepted + fix_minutes(case)
                 if supplied > accepted and m.trace is not None:
@@ -1041,20 +1044,20 @@ class _Compiler:
                 case.gov = []
             gov = case.gov
             # time limits count government time (working days; the day of acceptance is not counted)
+            # limits count from acceptance (受理, the end of the accepted intake); government time runs
+            # from then for back-office items, and for an immediate item (即办件, decided in the same
+            # sitting) from the start of that intake: the window's handling is the office's time
             w_acc = accepted if always_open else clock.working(accepted)
             mine = []
             for it, (t_gov, t_done) in decided.items():
-                gov.append((accepted, t_gov))
+                received = taken if it.immediate else accepted
+                gov.append((received, t_gov))
                 w_done = t_gov if always_open else clock.working(t_gov)
                 on_time = [-1, -1]
                 for limit, kind in ((it.promised, 0), (it.statutory, 1)):
                     if limit is None:
                         continue
-                    if limit == int(limit):
-                        due = (w_acc // day + 1 + limit) * day
-                    else:
-                        due = w_acc + limit * day
-                    ok = w_done <= due + 1e-9
+                    ok = w_done <= due_working_minute(w_acc, limit, day) + 1e-9
                     on_time[kind] = int(ok)
                     if kind == 0:
                         case.promised_n += 1
@@ -1062,7 +1065,7 @@ class _Compiler:
                     else:
                         case.statutory_n += 1
                         case.statutory_ok += ok
-                mine.append((case.idx, it.index, accepted, t_gov, t_done, attempt, on_time[0], on_time[1]))
+                mine.append((case.idx, it.index, received, t_gov, t_done, attempt, on_time[0], on_time[1]))
             case.items += len(items)
             case.fee += fee
             if needs_pickup and not remote:

@@ -63,6 +63,8 @@ def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
         "stations.csv": result.stations,
         "stations_by_hour.csv": result.stations_by_hour,
     }
+    if result.items is not None:
+        tables["items.csv"] = result.items
     if result.trace is not None:
         tables["activities.csv"] = result.trace
     texts = {

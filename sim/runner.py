@@ -33,6 +33,7 @@ class RunResult:
     stations: pd.DataFrame
     stations_by_hour: pd.DataFrame
     trace: pd.DataFrame | None = field(default=None, repr=False)
+    items: pd.DataFrame | None = field(default=None, repr=False)
 
     def estimate(self, kpi: str, scope: str = "all") -> tuple[float, float, float]:
         """(mean, ci_low, ci_high) of one KPI."""
@@ -141,4 +142,5 @@ def combine(scenario: Scenario, seed: int, reps) -> RunResult:
         stations=cat("stations"),
         stations_by_hour=cat("stations_by_hour"),
         trace=cat("trace"),
+        items=cat("items"),
     )

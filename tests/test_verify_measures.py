@@ -1,7 +1,9 @@
 """Verification of the time measures against hand-computed answers.
 
-Every case's lead time is split into government time (受理 -> 办结: some item
-of the case accepted and not yet decided), external time (intermediaries,
+Every case's lead time is split into government time (受理 -> 办结: from the
+acceptance of a complete application - the end of its intake - to the
+decision; for an immediate item 即办件, decided in the same sitting, the
+intake itself; parallel items count once), external time (intermediaries,
 notices, meetings outside government time) and the applicant's side (the
 rest: queues before acceptance, travel, fixing, supplements, pickup).  The
 three add up to the lead time exactly.  Time limits (按期办结) are checked on
@@ -52,9 +54,9 @@ WIDE = {"id": "w", "site": "hall", "positions": HUGE}
 def test_serial_journey_splits_into_government_external_and_applicant_time():
     """Travel 30 min, intake 10, review 120, a 2-working-day intermediary report, then a
     second item (intake 10, review 60) and a pickup trip (travel 30): government time is
-    the two reviews, 180 min; external time 2 days; the applicant's side travel, intakes,
-    the pickup trip: 30 + 10 + 10 + 30 = 80 (the applicant is still at the hall after the
-    first intake, but the report sends them home: the second visit is a new trip, +30).
+    the two reviews after acceptance, 120 + 60 = 180 min; external time 2 days; the
+    applicant's side the three trips and two intakes (the completeness check comes before
+    受理), 3 x 30 + 2 x 10 = 110 (the report sends the applicant home: a new trip).
     """
     items = [
         _back_office("permit", 120, result_delivery="electronic"),
@@ -74,13 +76,13 @@ def test_serial_journey_splits_into_government_external_and_applicant_time():
     np.testing.assert_allclose(lead, 30 + 10 + 120 + 2 * DAY + 30 + 10 + 60 + 30, atol=1e-6)
     np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 180, atol=1e-6)
     np.testing.assert_allclose(_minutes(c, "external_time_working_days"), 2 * DAY, atol=1e-6)
-    np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 30 + 10 + 30 + 10 + 30, atol=1e-6)
+    np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 110, atol=1e-6)
     np.testing.assert_allclose(c["government_time_working_hours"], 3.0, atol=1e-9)
 
 
 def test_parallel_items_count_government_time_once():
-    """Two items in one joint application, reviews of 120 and 300 minutes in parallel:
-    government time is the longer, 300, not the sum 420."""
+    """Two items in one joint application (one intake of 10 + 10 minutes), reviews of 120 and
+    300 minutes in parallel: government time is the longer, 300, not the sum 420."""
     s = scenario(
         items=[_back_office("a", 120, result_delivery="electronic"),
                _back_office("b", 300, result_delivery="electronic")],
@@ -91,7 +93,7 @@ def test_parallel_items_count_government_time_once():
     rep = simulate(s, seed=4)
     c = _done(rep)
     np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 300, atol=1e-6)
-    np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 20, atol=1e-6)  # the two intakes
+    np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 20, atol=1e-6)  # the intake
     it = rep.items
     per_item = it.groupby("item", observed=True)["government_time_working_hours"].agg(["min", "max"]) * 60
     np.testing.assert_allclose(per_item.loc["a"], [120, 120], atol=1e-6)
@@ -116,9 +118,9 @@ def test_tolerated_supplement_is_the_applicants_time():
 
 
 def test_issued_after_waits_for_the_credit_code_and_counts_as_government_time():
-    """Licence (review 240 min) and seal (review 60) applied for together; the seal needs the
-    licence's credit code (``issued_after``): both are decided at 240 min after acceptance.
-    Without the dependency the seal is decided at 60."""
+    """Licence (review 240 min) and seal (review 60) applied for together (intake 10 + 10);
+    the seal needs the licence's credit code (``issued_after``): both are decided 240 minutes
+    after acceptance.  Without the dependency the seal is decided at 60."""
     def build(dep):
         seal = _back_office("seal", 60, result_delivery="electronic")
         if dep:
@@ -147,7 +149,7 @@ def test_issued_after_waits_for_the_credit_code_and_counts_as_government_time():
     ser = build(True).evolve(case_types=[{"id": "c", "arrivals": {"per_day": 5},
                                           "flow": [{"item": "seal"}, {"item": "licence"}]}])
     c = _done(simulate(ser, seed=6))  # the licence comes later in the journey: the seal does not wait for it
-    np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 300, atol=1e-6)
+    np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 60 + 240, atol=1e-6)
 
 
 def test_issued_after_cycles_and_unknown_items_are_refused():
@@ -220,6 +222,15 @@ def test_on_time_counts_government_time_against_cut_limits():
     assert simulate(build(3), seed=9).kpi("on_time_promised_rate") == 1.0
     assert simulate(build(1), seed=9).kpi("on_time_promised_rate") == 0.0
     assert simulate(build(1), seed=9).kpi("on_time_promised_rate", "item:x") == 0.0
+
+
+def test_scalar_and_array_deadlines_are_one_rule():
+    from sim.calendar import due_working_minute, due_working_minutes
+
+    w = np.array([0.0, 100.0, 419.9, 420.0, 1000.0, 3000.0])
+    for n in (0, 1, 3, 0.5, 2.25):
+        expected = due_working_minutes(w, n, 420.0)
+        np.testing.assert_allclose([due_working_minute(x, n, 420.0) for x in w], expected)
 
 
 def test_item_kpis_of_an_empty_table_are_empty():

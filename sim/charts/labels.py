@@ -8,6 +8,9 @@ from the catalogue (the id when the reform is unknown, e.g. a group label).
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from ._check import check_lang
 
 LABELS: dict[str, dict[str, str]] = {
@@ -115,3 +118,29 @@ def verdict_label(verdict: str, lang: str) -> str:
     """Display name of a claim verdict (the raw value when unknown)."""
     check_lang(lang)
     return LABELS[verdict][lang] if verdict in VERDICTS else str(verdict)
+
+
+_TOKENS = re.compile(r"\s+|[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def wrap(label: str, columns: int, max_lines: int = 3) -> str:
+    """Break ``label`` into lines of at most ``columns`` (a hanzi counts 2): Latin words stay whole, hanzi break anywhere."""
+    lines, cur = [], ""
+    for tok in _TOKENS.findall(str(label)):
+        if tok.isspace():
+            cur += " " if cur else ""
+            continue
+        if cur and _width(cur.rstrip()) + _width(tok) > columns and _width(cur.rstrip()) > 0:
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += tok
+    if cur.strip():
+        lines.append(cur.rstrip())
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:-1] + "…"
+    return "\n".join(lines)
