@@ -314,6 +314,19 @@ def test_gantt_picks_the_median_case_and_colours_by_category():
     assert lefts == [(300, 1200), (1500, 60)]
 
 
+def test_gantt_keeps_one_replication():
+    two = pd.concat([TRACE.assign(replication=0), TRACE.assign(replication=1, start_minute=TRACE["start_minute"] + 5)])
+    ax = case_gantt(two, case=2, replication=1).axes[0]
+    assert len(ax.get_yticklabels()) == 8  # case 2 of replication 1 only, not both copies
+    review = [t.get_text() for t in ax.get_yticklabels()].index("licence:review")
+    bars = sorted((round(p.get_x() * 1440), round(p.get_width() * 1440)) for p in ax.patches
+                  if abs(p.get_y() + p.get_height() / 2 - review) < 1e-9)
+    assert bars == [(300, 1205), (1505, 55)]
+    assert len(case_gantt(two, case=2).axes[0].get_yticklabels()) == 8  # default: the first replication
+    with pytest.raises(ValueError, match="no activity in replication 5"):
+        case_gantt(two, replication=5)
+
+
 def test_gantt_short_case_in_hours_and_unknown_case_is_refused():
     fig = case_gantt(TRACE, case=1, lang="zh")
     assert fig.axes[0].get_xlabel() == LABELS["since_start_hours"]["zh"]
@@ -371,6 +384,15 @@ def test_claims_chart_lists_claims_without_numbers_with_their_verdict():
     markers = {ln.get_marker(): float(np.asarray(ln.get_xdata())[0]) for ln in ax.get_lines()
                if ln.get_marker() in ("o", "D") and abs(float(np.asarray(ln.get_ydata())[0]) - (0 - 0.12)) < 1e-9}
     assert markers["D"] > markers["o"]
+
+
+def test_claims_chart_uses_the_chinese_wording_when_given():
+    t = CLAIMS.assign(claim=["Opening in 3 days", "90% one trip", "45 to 15 days", "Satisfaction"],
+                      claim_zh=["企业开办3天", "", None, "满意度"])
+    zh = [x.get_text() for x in claims_figure(t, lang="zh").axes[0].get_yticklabels()]
+    assert zh == ["C1 企业开办3天", "C2 90% one trip", "C3 45 to 15 days", "C4 满意度"]
+    en = [x.get_text() for x in claims_figure(t, lang="en").axes[0].get_yticklabels()]
+    assert en[0] == "C1 Opening in 3 days"
 
 
 def test_charts_draw_into_a_given_axes():

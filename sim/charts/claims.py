@@ -9,6 +9,8 @@ the other plausible assumptions (least to most favourable to the claim).
 The colour and the label on the right give the verdict: reproduced,
 reproduced only under some assumptions, not reproduced, refuted, or not
 testable.  Claims without numbers are listed with their verdict only.
+An optional ``claim_zh`` column gives the claim's Chinese wording for
+``lang="zh"``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _unit(unit: str, lang: str) -> str:
     return " " + (UNITS_ZH.get(unit, unit) if lang == "zh" else unit)
 
 
-def _rows(claims: pd.DataFrame) -> pd.DataFrame:
+def _rows(claims: pd.DataFrame, lang: str) -> pd.DataFrame:
     check_table(claims, COLUMNS, "claims")
     if claims.empty:
         raise ValueError("claims: the table has no rows")
@@ -65,6 +67,9 @@ def _rows(claims: pd.DataFrame) -> pd.DataFrame:
         out[c] = numeric(out[c])
     for c in ("claim_id", "claim", "kind", "unit", "verdict"):
         out[c] = out[c].fillna("").astype(str)
+    if lang == "zh" and "claim_zh" in claims:  # the source's own words, where given
+        zh = claims["claim_zh"].reset_index(drop=True).fillna("").astype(str).str.strip()
+        out["claim"] = zh.where(zh.str.len() > 0, out["claim"])
     return out
 
 
@@ -82,9 +87,9 @@ def _numbers_text(r, lang: str) -> str:
 def claims_figure(claims: pd.DataFrame, *, lang: str = "en", ax=None):
     """One row per claim: simulated mean with 95% CI, claimed value, robustness range, verdict."""
     check_lang(lang)
-    rows = _rows(claims)
+    rows = _rows(claims, lang)
     n = len(rows)
-    size = (10.0, float(np.clip(0.62 * n + 2.2, 5.6, 20.0)))
+    size = (10.0, float(np.clip(0.7 * n + 2.4, 3.4, 20.0)))
     lo_x, hi_x = TRACK
     with style():
         fig, ax = new_axes(ax, size)
@@ -106,10 +111,10 @@ def claims_figure(claims: pd.DataFrame, *, lang: str = "en", ax=None):
 
                 t = y - 0.12  # the row's scale sits just above its numbers (the y axis points down)
                 ax.plot([lo_x, hi_x], [t, t], color=LIGHT_GREY, linewidth=1, zorder=1)
-                ax.plot([lo_x, lo_x], [t - 0.12, t + 0.12], color=GREY, linewidth=1, zorder=1)  # the row's zero
+                ax.plot([pos(0.0)] * 2, [t - 0.12, t + 0.12], color=GREY, linewidth=1, zorder=1)  # the row's zero
                 if np.isfinite(r.least_favourable) and np.isfinite(r.most_favourable):
                     a, b = sorted((pos(r.least_favourable), pos(r.most_favourable)))
-                    ax.barh(t, max(b - a, 0.004), left=a, height=0.4, color=LIGHT_GREY, zorder=2)
+                    ax.barh(t, max(b - a, 0.004), left=a, height=0.3, color=LIGHT_GREY, zorder=2)
                 if np.isfinite(r.simulated_mean):
                     if np.isfinite(r.ci_low) and np.isfinite(r.ci_high):
                         ax.plot([pos(r.ci_low), pos(r.ci_high)], [t, t], color=colour, linewidth=3, zorder=3,

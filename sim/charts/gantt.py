@@ -48,7 +48,7 @@ def _spans(trace: pd.DataFrame) -> pd.Series:
     return (g["end_minute"].max() - g["enabled_minute"].min()).dropna()
 
 
-def _case_rows(trace: pd.DataFrame, case) -> tuple[object, pd.DataFrame]:
+def _case_rows(trace: pd.DataFrame, case, replication) -> tuple[object, pd.DataFrame]:
     check_table(trace, COLUMNS, "trace")
     t = trace.copy()
     for c in ("enabled_minute", "start_minute", "end_minute"):
@@ -56,6 +56,15 @@ def _case_rows(trace: pd.DataFrame, case) -> tuple[object, pd.DataFrame]:
     t = t.dropna(subset=["enabled_minute", "start_minute", "end_minute"])
     if t.empty:
         raise ValueError("trace: no activity with enabled, start and end times (the table is empty or all NaN)")
+    if "replication" in t:  # case numbers restart in every replication: keep one
+        if replication is None:
+            reps = t.loc[t["case"] == case, "replication"] if case is not None else t["replication"]
+            replication = reps.min() if len(reps) else t["replication"].min()
+        t = t[t["replication"] == replication]
+        if t.empty:
+            raise ValueError(f"replication: no activity in replication {replication!r} of the trace")
+    elif replication is not None:
+        raise ValueError("replication: the trace has no replication column")
     if case is None:
         spans = _spans(t).sort_values(kind="stable")
         case = spans.index[(len(spans) - 1) // 2]
@@ -79,10 +88,15 @@ def _bar(ax, y: float, start: float, end: float, cat: str, faded: bool = False) 
         ax.barh(y, end - start, left=start, height=0.6, color=COLOURS[cat])
 
 
-def case_gantt(trace: pd.DataFrame, case: int | None = None, *, lang: str = "en", ax=None):
-    """Gantt chart of one case's activities coloured by whose time it is; ``case=None``: the median-span case."""
+def case_gantt(trace: pd.DataFrame, case: int | None = None, *, replication: int | None = None, lang: str = "en", ax=None):
+    """Gantt chart of one case's activities coloured by whose time it is.
+
+    ``case=None``: the case with the median span.  Case numbers restart in
+    every replication: with a ``replication`` column the chart uses
+    ``replication`` (default: the first one that has the case).
+    """
     check_lang(lang)
-    case, rows = _case_rows(trace, case)
+    case, rows = _case_rows(trace, case, replication)
     t0 = rows["enabled_minute"].min()
     span = rows["end_minute"].max() - t0
     days = span >= 2 * MINUTES_PER_DAY
@@ -121,6 +135,6 @@ def case_gantt(trace: pd.DataFrame, case: int | None = None, *, lang: str = "en"
             else Patch(color=COLOURS[c], label=text(c, lang))
             for c in ORDER if c in used
         ]
-        ax.legend(handles=handles, loc="upper right", fontsize=11)
+        ax.legend(handles=handles, loc="best", fontsize=11)
         finish(fig)
     return fig

@@ -23,7 +23,11 @@ CMAP = "cividis"  # perceptually uniform and readable with colour-vision deficie
 
 
 def heatmap_table(stations_by_hour: pd.DataFrame, value: str = "utilisation") -> pd.DataFrame:
-    """The matrix drawn: one row per station (in first-seen order), one column per hour, means over replications."""
+    """The matrix drawn: one row per station (first-seen order), one column per clock hour, means over replications.
+
+    Hours between the first and the last with data are all columns; NaN
+    where a station is closed.
+    """
     check_table(stations_by_hour, ["station", "hour", value], "stations_by_hour")
     df = stations_by_hour[["station", "hour", value]].copy()
     df[value] = numeric(df[value])
@@ -34,7 +38,8 @@ def heatmap_table(stations_by_hour: pd.DataFrame, value: str = "utilisation") ->
     df["hour"] = df["hour"].astype(int)
     stations = list(dict.fromkeys(df["station"]))
     table = df.groupby(["station", "hour"], sort=False)[value].mean().unstack("hour")
-    return table.reindex(index=stations, columns=sorted(table.columns))
+    hours = range(int(min(table.columns)), int(max(table.columns)) + 1)  # closed hours (lunch) stay as blank columns
+    return table.reindex(index=stations, columns=list(hours))
 
 
 def station_heatmap(stations_by_hour: pd.DataFrame, value: str = "utilisation", *, lang: str = "en", ax=None):

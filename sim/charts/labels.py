@@ -30,7 +30,7 @@ LABELS: dict[str, dict[str, str]] = {
     # distribution_before_after
     "ecdf_title": {"en": "{measure}: before and after", "zh": "{measure}：改革前后对比"},
     "ecdf_y": {"en": "Share of completed cases at or below", "zh": "不超过该时长的办结件占比"},
-    "n_cases": {"en": "{label} (n = {n:,})", "zh": "{label}(n = {n:,})"},
+    "n_cases": {"en": "{label} (n = {n:,})", "zh": "{label} (n = {n:,})"},
     # waterfall
     "waterfall_title": {"en": "What each reform contributes: {kpi}", "zh": "各项改革的贡献：{kpi}"},
     "before": {"en": "Before", "zh": "改革前"},

@@ -68,6 +68,7 @@ def tornado(
     n = len(df)
     size = (10.0, float(np.clip(0.55 * n + 2.2, 5.6, 20.0)))
     with style():
+        own = ax is None
         fig, ax = new_axes(ax, size)
         y = np.arange(n)
         ax.barh(y, df["measure_low"] - base, left=base, height=0.6, color=BLUE)
@@ -92,6 +93,9 @@ def tornado(
         mname = measure_label(measure, lang) if measure else text("simulated_value", lang)
         ax.set_xlabel(mname)
         ax.set_title(text("tornado_title", lang, measure=mname))
-        ax.legend(handles=handles, loc="lower right", fontsize=11)
+        if own:  # below the plot, clear of the bars
+            fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=11)
+        else:
+            ax.legend(handles=handles, loc="best", fontsize=11)
         finish(fig)
     return fig

@@ -106,7 +106,7 @@ def waterfall(
         ax.legend(
             handles=[Patch(color=BLUE, label=text("better", lang)), Patch(color=VERMILLION, label=text("worse", lang)),
                      Line2D([], [], color=BLACK, marker="_", markersize=10, label=text("ci95", lang))],
-            loc="upper right",
+            loc="best",
         )
         ax.set_ylim(min(0.0, *tops) * 1.08, max(0.0, before, after, *tops) * 1.12 or 1.0)
         finish(fig)

@@ -184,7 +184,7 @@ def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool
     plan = _plan(exp, fast)
     _robust_keys(plan)
     if exp.charts.compare:
-        for lab in exp.charts.compare:
+        for lab in exp.charts.compare[1:] if fast else exp.charts.compare:
             plan.key(lab, trace=True)
     results = run_jobs(dict(plan.jobs), workers, progress)
     # phase 2: corners
@@ -361,7 +361,7 @@ def run_experiment(
         if charts:
             from .figures import write_charts
 
-            write_charts(tmp / "charts", parts, plans, claims_table, robustness)
+            write_charts(tmp / "charts", parts, plans, claims_table, robustness, fast=fast)
         manifest = _manifest(exp, parts, plans, fast, command)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "notes.md").write_text(_notes(claims_table), encoding="utf-8")
@@ -404,6 +404,7 @@ def _manifest(exp, parts, plans, fast, command) -> dict:
         "package_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "seed": exp.seed,
+        "seeds": {sub.name: sub.seed for sub in parts},
         "replications": {sub.name: (sub.fast.replications if fast else sub.replications) for sub in parts},
         "fast": fast,
         "experiments": [sub.name for sub in parts],
