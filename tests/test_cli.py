@@ -69,6 +69,7 @@ OUTPUT_FILES = {
     "summary.json",
     "summary.csv",
     "cases.csv",
+    "items.csv",
     "stations.csv",
     "stations_by_hour.csv",
     "replications.csv",

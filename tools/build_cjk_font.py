@@ -74,7 +74,7 @@ def sc_face(collection: TTCollection):
 
 
 def rename(font) -> None:
-    """Give the subset its own family name (the OFL asks modified versions to be recognisable)."""
+    """Give the subset its own family name, so it is never mistaken for (or resolved to) a system copy of the full font."""
     names = {
         1: FAMILY, 2: "Regular", 3: f"{POSTSCRIPT};subset for approval-sim", 4: f"{FAMILY} Regular",
         6: POSTSCRIPT, 16: FAMILY, 17: "Regular",
@@ -131,6 +131,7 @@ def build(source: Path = SOURCE, out_dir: Path = OUT_DIR) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / FONT_NAME
     tmp = out.with_suffix(".tmp")
+    font.recalcTimestamp = False  # keep the source's dates: the same input gives the same bytes
     font.save(str(tmp))
     tmp.replace(out)
     write_licence(out_dir, copyright_line)
@@ -142,9 +143,10 @@ def main(argv=None) -> int:
     p.add_argument("--source", type=Path, default=SOURCE, help="NotoSansCJK-Regular.ttc")
     p.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = p.parse_args(argv)
-    if not args.source.exists():
-        print(f"{args.source}: not found; install the Debian package fonts-noto-cjk", file=sys.stderr)
-        return 2
+    for path in (args.source, COPYRIGHT_FILE):
+        if not path.exists():
+            print(f"{path}: not found; install the Debian package fonts-noto-cjk", file=sys.stderr)
+            return 2
     out = build(args.source, args.out_dir)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0

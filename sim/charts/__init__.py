@@ -12,15 +12,13 @@ Noto Sans CJK SC, SIL Open Font License) with matplotlib and puts it first in
 the sans-serif family list, so Chinese renders on a machine without CJK
 system fonts.
 
-==========================  ==================================================
-``distribution_before_after``  ECDF of a per-case measure per scenario, limits
-``waterfall``                  Shapley split of a KPI's change by reform
-``case_gantt``                 one case's activities, coloured by whose time
-``station_heatmap``            utilisation or queue by station and clock hour
-``trips_before_after``         share of cases by number of trips (最多跑一次)
-``claims_figure``              claims against simulated values, with verdicts
-``tornado``                    one-at-a-time sensitivity to assumptions
-==========================  ==================================================
+* ``distribution_before_after``: ECDF of a per-case measure per scenario, with time limits
+* ``waterfall``: Shapley split of a KPI's change by reform, with 95% CIs
+* ``case_gantt``: one case's activities, coloured by whose time it is
+* ``station_heatmap``: utilisation or queue length by station and clock hour
+* ``trips_before_after``: share of cases by number of trips (最多跑一次)
+* ``claims_figure``: published claims against simulated values, with verdicts
+* ``tornado``: one-at-a-time sensitivity of a measure to the shared assumptions
 """
 
 from ._font import FAMILY, FONT_PATH, register

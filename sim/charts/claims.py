@@ -35,8 +35,10 @@ VERDICT_COLOURS = {
     "not_reproduced": ORANGE,
     "refuted": VERMILLION,
     "not_testable": GREY,
+    "limit": GREY,
+    "input": GREY,
 }
-VERDICT_TEXT = {"not_reproduced": "black", "not_testable": "black"}  # dark text on the light colours
+VERDICT_TEXT = {"not_reproduced": "black", "not_testable": "black", "limit": "black", "input": "black"}  # dark text on the light colours
 UNITS_ZH = {
     "working days": "工作日", "working hours": "工作小时", "calendar days": "自然日", "days": "天",
     "hours": "小时", "minutes": "分钟", "working minutes": "工作分钟", "trips": "次", "cases": "件",

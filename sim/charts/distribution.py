@@ -55,8 +55,12 @@ def distribution_before_after(
     values = _values(cases, measure)
     limits = dict(limits or {})
     for name, v in limits.items():
-        if not np.isfinite(float(v)):
-            raise ValueError(f"limits[{name!r}]: expected a finite number, got {v!r}")
+        try:
+            ok = np.isfinite(float(v))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"limits[{name!r}]: expected a finite number of working days, got {v!r}")
     with style():
         fig, ax = new_axes(ax)
         lo = min(v[0] for v in values.values() if v.size)

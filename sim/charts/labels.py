@@ -74,6 +74,8 @@ LABELS: dict[str, dict[str, str]] = {
     "not_reproduced": {"en": "Not reproduced", "zh": "未能复现"},
     "refuted": {"en": "Refuted", "zh": "不成立"},
     "not_testable": {"en": "Not testable", "zh": "无法检验"},
+    "limit": {"en": "Declared limit", "zh": "时限测算"},
+    "input": {"en": "Model input", "zh": "模型输入"},
     # tornado
     "tornado_title": {"en": "Which assumptions matter: {measure}", "zh": "假设敏感性：{measure}"},
     "simulated_value": {"en": "Simulated value", "zh": "模拟值"},
@@ -82,7 +84,7 @@ LABELS: dict[str, dict[str, str]] = {
     "base": {"en": "Shared default", "zh": "基准假设"},
 }
 
-VERDICTS = ("reproduced", "reproduced_under_assumptions", "not_reproduced", "refuted", "not_testable")
+VERDICTS = ("reproduced", "reproduced_under_assumptions", "not_reproduced", "refuted", "not_testable", "limit", "input")
 
 
 def text(key: str, lang: str, **values) -> str:

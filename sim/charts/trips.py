@@ -60,7 +60,9 @@ def trips_before_after(cases: dict[str, pd.DataFrame], *, lang: str = "en", ax=N
                 ax.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.005 else "" for v in row], fontsize=10, padding=2)
         ax.set_xticks(x, list(BINS))
         ax.set_xlim(-0.5, len(BINS) - 0.5)
-        ax.set_ylim(0, min(1.0, shares.to_numpy().max() * 1.18) or 1.0)
+        top = max(float(shares.to_numpy().max()), 0.05) * 1.18  # room for the bar labels
+        ax.set_ylim(0, top)
+        ax.set_yticks([v for v in ax.get_yticks() if -1e-9 <= v <= min(1.0, top) + 1e-9])
         ax.grid(axis="x", visible=False)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_xlabel(text("trips", lang))

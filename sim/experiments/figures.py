@@ -74,7 +74,7 @@ def write_charts(folder: Path, parts, plans, claims: pd.DataFrame, robustness: p
                     if len(tr):
                         emit(f"{exp.name}_gantt_{lab}", f"{exp.name}: a typical case ({lab})",
                              f"{exp.name}: 典型办件甘特图({lab})",
-                             lambda lang, tr=tr: ch.case_gantt(tr, lang=lang))
+                             lambda lang, tr=tr: ch.case_gantt(tr, replication=0, lang=lang))
             sbh = rb.stations_by_hour
             if sbh is not None and len(sbh):
                 emit(f"{exp.name}_utilisation_{b}", f"{exp.name}: utilisation by hour ({b})",
@@ -83,10 +83,12 @@ def write_charts(folder: Path, parts, plans, claims: pd.DataFrame, robustness: p
     if len(robustness):
         for claim_id, sens in robustness.groupby("claim_id", sort=False):
             claimed = sens["claimed"].iloc[0]
+            kpi = claims.loc[claims["claim_id"] == claim_id, "measure"].astype(str).str.split().str[0]
+            kpi = kpi.iloc[0] if len(kpi) else None
             claimed = None if pd.isna(claimed) else float(claimed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 emit(f"tornado_{_slug(claim_id)}", f"Robustness: {claim_id}", f"稳健性: {claim_id}",
-                     lambda lang, sens=sens, claimed=claimed: ch.tornado(sens, claimed, lang=lang))
+                     lambda lang, sens=sens, claimed=claimed, kpi=kpi: ch.tornado(sens, claimed, measure=kpi, lang=lang))
     (folder / "charts.json").write_text(json.dumps(index, ensure_ascii=False, indent=2), encoding="utf-8")
     return index

@@ -35,7 +35,7 @@ import math
 
 from .assumptions import ASSUMPTIONS
 
-__all__ = ["VERDICTS", "holds", "clearly_fails", "favourability", "decide"]
+__all__ = ["VERDICTS", "MEANINGS", "holds", "clearly_fails", "favourability", "decide"]
 
 VERDICTS = {
     "reproduced": ("reproduced", "复现"),
@@ -45,6 +45,39 @@ VERDICTS = {
     "not_testable": ("not testable", "无法检验"),
     "limit": ("declared limit (yardstick, not a measured time)", "时限测算(非实测时间)"),
     "input": ("input fed to the model", "模型输入"),
+}
+
+MEANINGS = {  # what each verdict means, for tables, reports and slides
+    "reproduced": (
+        "Holds at the shared defaults, at both ends of every deciding assumption's plausible range, and with "
+        "all of them at their least favourable ends together.",
+        "在共享默认假设下成立，在每个关键假设合理范围的两端、以及所有关键假设同时取最不利值时也都成立。",
+    ),
+    "reproduced_under_assumptions": (
+        "Flips inside the plausible range: it holds at the defaults but fails at a named assumption value, or "
+        "fails at the defaults and holds only at named values.",
+        "结论在合理假设范围内会翻转：默认假设下成立但在指明的假设取值下不成立，或默认下不成立、仅在指明的取值下成立。",
+    ),
+    "not_reproduced": (
+        "Fails at the defaults and at every setting tried, though the most favourable setting's 95% interval "
+        "still reaches the claim.",
+        "在默认假设及所有尝试的设置下均不成立，但最有利设置下的95%置信区间仍触及声明值。",
+    ),
+    "refuted": (
+        "Fails even with every deciding assumption at its most favourable end: the whole 95% interval is on "
+        "the other side.",
+        "即使所有关键假设都取最有利值仍不成立：整个95%置信区间都落在另一侧。",
+    ),
+    "not_testable": (
+        "No process model can test it, or no shipped scenario models it yet (the row says which).",
+        "流程模型无法检验，或尚无场景对其建模（见该行说明）。",
+    ),
+    "limit": (
+        "A declared time limit (时限): arithmetic on yardsticks, shown with whether simulated government time "
+        "keeps the new limits; not a measured time.",
+        "声明的是时限：对标准的测算而非实测时间，同时给出仿真办结时间是否守住新时限。",
+    ),
+    "input": ("A number fed into the model (windows, items, materials): never a verdict.", "输入模型的数字(窗口、事项、材料数)，不作结论。"),
 }
 
 
