@@ -86,6 +86,7 @@ def shapley(
     permutations: int = 64,
     progress: Callable[[int], None] | None = None,
     groups: Sequence[str | None] | None = None,
+    prepare: Callable[[Scenario], Scenario] | None = None,
 ) -> pd.DataFrame:
     """Shapley attribution of the change in ``kpi`` from ``base`` to base + all ``reforms``.
 
@@ -95,7 +96,8 @@ def shapley(
     reforms that need each other (one creates the window another names).  Returns one row per KPI and reform plus a
     ``total`` row per KPI, with columns ``COLUMNS``; ``shapley_mean`` and its
     CI are in the KPI's unit, and the values of a replication add up exactly
-    to its total change.
+    to its total change.  ``prepare`` (e.g. the shared assumption set) is
+    applied to every scenario after its reforms, before it runs.
     """
     kpis = [kpi] if isinstance(kpi, str) else list(kpi)
     if not reforms:
@@ -122,7 +124,7 @@ def shapley(
                          for q in exc.problems],
                         "attribution",
                     ) from None
-            runs[subset] = run(s, n, seed)
+            runs[subset] = run(prepare(s) if prepare is not None else s, n, seed)
             if progress is not None:
                 progress(len(runs))
         return runs[subset]

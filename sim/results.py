@@ -289,6 +289,8 @@ def _items_table(model, kept_cases: np.ndarray, cases: pd.DataFrame, day: float)
     rec = {k: v[order] for k, v in rec.items()}
     w_acc = clock.working_array(rec["accepted"])
     w_gov = clock.working_array(rec["government_end"])
+    w_dec = clock.working_array(rec["decided"])
+    immediate = np.array([it.kind == "immediate" for it in s.items], dtype=bool)
     ids = [it.id for it in s.items]
     case_pos = np.searchsorted(cases["case"].to_numpy(), rec["case"].astype(np.int64))
     ct = cases["case_type"].to_numpy()[case_pos] if len(cases) else np.empty(0, dtype=object)
@@ -304,8 +306,10 @@ def _items_table(model, kept_cases: np.ndarray, cases: pd.DataFrame, day: float)
             "decided_minute": rec["decided"],
             "government_time_working_days": (w_gov - w_acc) / day,
             "government_time_working_hours": (w_gov - w_acc) / 60.0,
-            # 即办/当日办结: decided within the working day of acceptance
-            "decided_same_working_day": (w_gov <= (np.floor(w_acc / day) + 1) * day + 1e-9),
+            "immediate": immediate[rec["item"].astype(np.int64)] if len(rec["item"]) else np.zeros(0, bool),
+            # 当日办结 / 即办: the decision (result issued, after any wait for a supplement) falls
+            # within the working day on which the application was taken
+            "decided_same_working_day": (w_dec <= (np.floor(w_acc / day) + 1) * day + 1e-9),
             "trips": rec["trips"].astype(np.int64),
             "returns": rec["returns"].astype(np.int64),
             "on_time_promised": np.where(on_p < 0, np.nan, on_p),
@@ -345,6 +349,9 @@ def item_kpi_rows(items: pd.DataFrame, s, horizon: float) -> list[tuple]:
             (sc, "on_time_statutory_rate", _rate(g["on_time_statutory"])),
         ]
     rows.append(("all", "items_at_most_one_trip_share", float(np.mean(one_trip))))
+    imm = items["immediate"].to_numpy(dtype=bool)
+    if imm.any():
+        rows.append(("all", "immediate_same_day_share", float(items["decided_same_working_day"].to_numpy()[imm].mean())))
     return rows
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from helpers import COUNTY_CALENDAR, scenario
 from sim import ScenarioError, simulate
+from sim.calendar import clock_for
 from sim.results import item_kpi_rows
 
 HUGE = 5000
@@ -235,3 +236,33 @@ def test_scalar_and_array_deadlines_are_one_rule():
 
 def test_item_kpis_of_an_empty_table_are_empty():
     assert item_kpi_rows(None, None, 1.0) == []
+
+
+def test_immediate_items_are_same_day_unless_they_wait_for_a_supplement():
+    """An immediate item (intake 10 min) is decided in the sitting: same working day.  With every
+    application missing a tolerated part supplied 2 days later and the decision waiting for it
+    (the shared default), no immediate item is decided on the day: 即办件当日办结 fails, while its
+    government time is still the 10-minute sitting."""
+    def build(p):
+        return scenario(
+            calendar=COUNTY_CALENDAR,
+            items=[{"id": "x", "department": "d", "kind": "immediate", "intake_minutes": 10,
+                    "incomplete_probability": p, "tolerated_share": 1.0}],
+            departments=DEPT,
+            windows=[{**WIDE, "items": ["x"]}],
+            applicants={"fix_working_days": 2, "repeat_incomplete_factor": 0.0},
+            case_types=[{"id": "c", "arrivals": {"per_day": 20}, "flow": [{"item": "x"}]}],
+        )
+
+    s = build(0.0)
+    ok = simulate(s, seed=10)
+    # an intake taken in the last 10 working minutes of a day ends the next morning: not same day
+    clock = clock_for(s.calendar)
+    w = clock.working_array(ok.items["accepted_minute"].to_numpy())
+    expected = float(np.mean(w % clock.day_minutes <= clock.day_minutes - 10 + 1e-9))
+    assert 0.9 < expected < 1.0
+    assert ok.kpi("immediate_same_day_share") == pytest.approx(expected, abs=1e-12)
+    assert ok.kpi("same_day_share", "item:x") == pytest.approx(expected, abs=1e-12)
+    late = simulate(build(1.0), seed=10)
+    assert late.kpi("immediate_same_day_share") == 0.0
+    np.testing.assert_allclose(late.items["government_time_working_hours"] * 60, 10.0, atol=1e-6)

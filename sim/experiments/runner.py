@@ -74,6 +74,7 @@ class _Plan:
     shared: dict  # assumption -> value (defaults + departures)
     reps: int
     jobs: dict = field(default_factory=dict)
+    attribution: pd.DataFrame | None = None
 
     def key(self, label: str, overrides: dict | None = None, trace: bool = False):
         ov = tuple(sorted((overrides or {}).items()))
@@ -136,13 +137,63 @@ def _plan(exp: Experiment, fast: bool) -> _Plan:
     shared.update({k: d.value for k, d in exp.departures.items()})
     scenarios = {}
     for label in exp.scenarios:
-        s = load_scenario(exp.scenario_path(label))
+        s = _load(exp, label)
         if fast:
             run = s.run.model_dump()
             run["horizon_working_days"] = s.run.horizon_working_days * exp.fast.horizon_scale
             s = s.evolve(run=run)
         scenarios[label] = s
     return _Plan(exp, scenarios, shared, exp.fast.replications if fast else exp.replications)
+
+
+def _load(exp: Experiment, label: str):
+    """The scenario of a label: a file, or a reformed file without some reforms or with changed parameters."""
+    path = exp.scenario_path(label)
+    ref = exp.variant(label)
+    if ref is None:
+        return load_scenario(path)
+    from ..errors import Problem, ScenarioError
+    from ..loading import reform_plan
+    from ..reforms import apply_reform
+
+    base, plan = reform_plan(path)
+    names = [name for name, _ in plan]
+    unknown = [(f"scenarios.{label}.without", d) for d in ref.without if d not in names]
+    unknown += [(f"scenarios.{label}.set.{d}", d) for d in ref.set if d not in names]
+    if unknown:
+        raise ScenarioError(
+            [Problem(where, f"{path.name} has no reform {d!r} (it has: {', '.join(names)})") for where, d in unknown],
+            exp.source,
+        )
+    for name, params in plan:
+        if name not in ref.without:
+            base = apply_reform(base, name, **{**params, **ref.set.get(name, {})})
+    return base
+
+
+def _attribution(plan: _Plan, fast: bool) -> pd.DataFrame:
+    """Shapley split of the chosen KPI over the reformed file's reforms, under the shared assumptions.
+
+    Full runs are exact up to 8 reforms; fast runs sample 4 orders (with their
+    reverses) above 3 reforms, with the sampling error stated in the table.
+    """
+    from ..attribution import shapley
+    from ..loading import attribution_plan
+
+    a = plan.exp.charts.attribution
+    base, reforms, groups = attribution_plan(plan.exp.scenario_path(a.scenario))
+    if fast:
+        run = base.run.model_dump()
+        run["horizon_working_days"] = base.run.horizon_working_days * plan.exp.fast.horizon_scale
+        base = base.evolve(run=run)
+    shared = dict(plan.shared)
+    table = shapley(
+        base, reforms, a.kpi, a.scope, replications=plan.reps, seed=plan.exp.seed,
+        exact_up_to=3 if fast else 8, permutations=4 if fast else 64, groups=groups,
+        prepare=lambda s: apply_assumptions(s, shared),
+    )
+    table.insert(0, "experiment", plan.exp.name)
+    return table
 
 
 def _ends(a) -> tuple:
@@ -200,6 +251,9 @@ def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool
     missing = {k: v for k, v in plan.jobs.items() if k not in results}
     if missing:
         results.update(run_jobs(missing, workers, progress))
+
+    attribution = _attribution(plan, fast) if exp.charts.attribution is not None else None
+    plan.attribution = attribution
 
     departures = "; ".join(
         f"{k} = {d.value} (seed {d.seed}: {d.quote})" for k, d in exp.departures.items()
@@ -343,6 +397,8 @@ def run_experiment(
         for lab in sub.scenarios:
             r = results[plan.key(lab)]
             summaries[f"summary_{sub.name}_{lab}.csv"] = r.summary
+        if plan.attribution is not None:
+            summaries[f"attribution_{sub.name}.csv"] = plan.attribution
     if exp.includes or not exp.tests:  # a claims run: every claim of the catalogue, tested or not
         claim_rows += _untested_rows(claims, {r["claim_id"] for r in claim_rows})
     claims_table = pd.DataFrame(claim_rows).reindex(columns=CLAIM_COLUMNS)
@@ -361,7 +417,7 @@ def run_experiment(
         if charts:
             from .figures import write_charts
 
-            write_charts(tmp / "charts", parts, plans, claims_table, robustness, fast=fast)
+            write_charts(tmp / "charts", parts, plans, claims_table, robustness, fast=fast, workers=workers)
         manifest = _manifest(exp, parts, plans, fast, command)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "notes.md").write_text(_notes(claims_table), encoding="utf-8")

@@ -133,13 +133,40 @@ class Departure(_Spec):
     quote: str = Field(min_length=1)
 
 
+class ScenarioRef(_Spec):
+    """A reformed scenario file run without some of its reforms, or with some reform parameters changed.
+
+    ``without`` isolates what one reform buys; ``set`` changes a reform's
+    parameters (e.g. every project inside the assessed park).
+    """
+
+    file: str
+    without: tuple[str, ...] = Field(default=(), description="reform names of the file's list to leave out")
+    set: dict[str, dict[str, Any]] = Field(default_factory=dict, description="reform name -> parameters to change")
+
+    @model_validator(mode="after")
+    def _some(self):
+        if not self.without and not self.set:
+            raise ValueError("give 'without' or 'set' (or write the file's path alone)")
+        return self
+
+
 class Fast(_Spec):
     replications: int = Field(default=2, ge=2)
     horizon_scale: float = Field(default=0.5, gt=0, le=1)
 
 
+class Attribution(_Spec):
+    """What each reform of a reformed file buys (Shapley values), drawn as a waterfall."""
+
+    scenario: str  # a label whose file is a reformed file (base + reforms)
+    kpi: str = "lead_time_working_days_mean"
+    scope: str = "all"
+
+
 class Charts(_Spec):
     compare: tuple[str, str] | None = None  # before/after labels for the distribution and trips charts
+    attribution: Attribution | None = None
     case_type: str | None = None  # the journey shown in the Gantt chart
     limit_working_days: float | None = None  # a limit line on the distribution chart
 
@@ -152,7 +179,7 @@ class Experiment(_Spec):
     seed: int = Field(default=2025, ge=0)
     replications: int = Field(default=10, ge=2)
     fast: Fast = Fast()
-    scenarios: dict[str, str] = Field(default_factory=dict)
+    scenarios: dict[str, str | ScenarioRef] = Field(default_factory=dict)
     departures: dict[str, Departure] = Field(default_factory=dict)
     tests: tuple[ClaimTest, ...] = ()
     charts: Charts = Charts()
@@ -172,6 +199,14 @@ class Experiment(_Spec):
         for a in self.departures:
             if a not in ASSUMPTIONS:
                 problems.append(f"departures.{a}: unknown assumption (known: {', '.join(ASSUMPTIONS)})")
+        if self.charts.attribution is not None:
+            a = self.charts.attribution
+            if a.scenario not in self.scenarios:
+                problems.append(f"charts.attribution.scenario: unknown scenario {a.scenario!r}")
+            if a.kpi not in KPIS:
+                problems.append(f"charts.attribution.kpi: unknown KPI {a.kpi!r}")
+            if not self.charts.compare:
+                problems.append("charts.attribution: needs charts.compare (the before level of the waterfall)")
         for k in ("compare",):
             labels = getattr(self.charts, k)
             for lab in labels or ():
@@ -182,7 +217,12 @@ class Experiment(_Spec):
         return self
 
     def scenario_path(self, label: str) -> Path:
-        return (Path(self.source).parent / self.scenarios[label]).resolve()
+        ref = self.scenarios[label]
+        return (Path(self.source).parent / (ref.file if isinstance(ref, ScenarioRef) else ref)).resolve()
+
+    def variant(self, label: str) -> ScenarioRef | None:
+        ref = self.scenarios[label]
+        return ref if isinstance(ref, ScenarioRef) else None
 
 
 def load_experiment(path: str | Path) -> Experiment:
