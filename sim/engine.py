@@ -937,19 +937,25 @@ class _Compiler:
             """Review of one item, the wait for results it needs, then for a tolerated gap's supplement.
 
             Returns (end of government time, decision time): the wait for the
-            applicant's supplement is the applicant's time, not the office's.
+            applicant's supplement is the applicant's time, not the office's,
+            and so is the part of a wait for another item's result that is that
+            item waiting for its own supplement.
             """
             if not it.immediate:
                 yield from compiler._back_office(it, case)
+            gov_end = env.now
             if it.issued_after and case.item_ev is not None:
                 t0 = env.now
                 for dep in it.issued_after:  # e.g. the credit code: issued once that result exists
                     ev = case.item_ev.get(dep)
-                    if ev is not None and not ev.triggered:
+                    if ev is None:
+                        continue
+                    if not ev.triggered:
                         yield ev
+                    if ev.value is not None:  # the other item's end of government time
+                        gov_end = max(gov_end, ev.value)
                 if m.trace is not None and env.now > t0:
                     m.log(case, f"wait_for_result:{it.id}", "wait_result", it.id, t0, t0, env.now)
-            gov_end = env.now
             if it in gaps and supplied > env.now and not it.decide_before_supplement:  # decided once the part is in
                 yield env.timeout(supplied - env.now)
             inspect(case, it)
@@ -1023,20 +1029,23 @@ class _Compiler:
                     inspect(case, it)
                 else:
                     pending.append(it)
+            # an awaited item's event carries its end of government time
             if awaited:
                 for it in decided:
                     if it in awaited:
-                        case.item_ev[it.id].succeed()
+                        case.item_ev[it.id].succeed(decided[it][0])
             if len(pending) == 1:
                 decided[pending[0]] = yield from decide(case, pending[0], gaps, supplied)
                 if pending[0] in awaited:
-                    case.item_ev[pending[0].id].succeed()
+                    case.item_ev[pending[0].id].succeed(decided[pending[0]][0])
             elif pending:
                 procs = [env.process(decide(case, it, gaps, supplied)) for it in pending]
                 if awaited:
                     for it, p in zip(pending, procs):
                         if it in awaited:
-                            p.callbacks.append(lambda _e, ev=case.item_ev[it.id]: ev.triggered or ev.succeed())
+                            p.callbacks.append(
+                                lambda e, ev=case.item_ev[it.id]: ev.triggered or ev.succeed(e.value[0])
+                            )
                 yield env.all_of(procs)
                 for it, p in zip(pending, procs):
                     decided[it] = p.value

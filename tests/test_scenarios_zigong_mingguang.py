@@ -1,23 +1,21 @@
 """Zigong (自贡高新区, seed 003) and Mingguang (明光, seed 004) engineering-project scenarios.
 
-The claims and how each is read are in the scenario files' headers:
+Each claim is checked on the measure it speaks of (DOMAIN.md, "How the reports count time"):
 
-* Zigong: after the reform government-investment projects are approved within 60 working
-  days, general social investment within 50, small / sold-with-scheme / in-park industrial
-  projects within 24.  The model's lead time counts everything the firm waits for
-  (intermediaries, notices, committee sittings, fixing returned papers); official figures
-  usually count only government time.  Both readings are checked: the strict one is NOT
-  reproduced, the government-time one is for two of the three classes (on the mean).
-* Mingguang: (a) time limits of five categories cut by 20%-67%: the flowchart limits (the
-  longest path of promised limits through a category's flow) fall by 26%-58%; the simulated
-  lead times fall by 20%-67% in four categories (clearly in three) and only at the lower edge
-  (22%, interval reaching below 20%) for government buildings; the shorter limits are missed
-  more often than the old ones.
-  (b) permits ready when the listing's notice period ends: for most, not all, industrial
-  projects (the EIA report started at the listing is sometimes late).
+* Zigong: "审批时间压减到60 / 50 / 24个工作日以内" are approval (审批) times, so government time
+  (受理 -> 办结: time when some item of a project is accepted and not yet decided, the engine's
+  ``government_time_working_days``).  On it, 50 holds, 60 is on the edge (about half of the
+  projects), 24 does not hold.  The firm's whole journey (lead time) is reported beside it: on it
+  none of the three holds.
+* Mingguang: (a) "办理时限压缩20%~67%" is a cut of declared limits: arithmetic on the files'
+  flowchart limits (26%-58%), then the on-time rate (counted on government time): the shorter
+  limits are missed more often than the old ones.  The simulated government time falls by
+  20%-67% in every category, government buildings at the lower edge; the lead time is reported.
+  (b) permits ready when the listing's notice period ends (what the firm lives through): for
+  about half of the industrial projects, not all.
 
 Runs use the files' settings (250 working days of arrivals, seeds 2022 / 2023) with 6
-instead of 10 paired replications, so the module stays well under 40 s (about 15 s).
+instead of 10 paired replications, so the module stays well under a minute (about 20 s).
 Every tolerance is a Student-t 95% interval over those replications (paired for
 differences and compression rates) or a stated margin around values measured with the
 files' own settings (10 replications; see the after files' headers).  Replication r of a seed is the same in both files of
@@ -34,7 +32,6 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, run
-from sim.bottlenecks import decompose
 from sim.calendar import clock_for
 from sim.compare import comparison_table
 from sim.flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
@@ -50,8 +47,8 @@ ZIGONG_TARGETS = {"government_investment": 60, "general_social": 50, "small_in_p
 MINGGUANG_CUT = (0.20, 0.67)  # SEED 004: "办理时限压缩20%~67%"
 COMMITMENT_ITEMS = ["land_use_planning_permit", "construction_planning_permit", "construction_permit", "title_registration"]
 FOUR_CERTIFICATES = COMMITMENT_ITEMS  # 四证: 建设用地规划许可证, 建设工程规划许可证, 施工许可证, 不动产权证书
-# critical-path categories left out of "government time" (official 审批时间 usually excludes them)
-NOT_GOVERNMENT = ("intermediary", "fixed_period", "applicant_fixing")
+GOV = "government_time_working_days_mean"  # 受理 -> 办结
+LEAD = "lead_time_working_days_mean"  # the firm's whole journey
 
 
 # -- runs (cached: every test of a place shares one pair of runs) ---------------------
@@ -60,7 +57,8 @@ def paired_runs(place: str, reps: int = REPS, seed: int | None = None):
     """(before, after) scenarios, their traced runs with the same seed, and the comparison table."""
     b, a = (load_scenario(p) for p in (ZIGONG if place == "zigong" else MINGGUANG))
     seed = b.run.seed if seed is None else seed
-    results = [run(b, reps, seed, trace=True), run(a, reps, seed, trace=True)]
+    trace = place == "mingguang"  # the certificate lag reads the trace
+    results = [run(b, reps, seed, trace=trace), run(a, reps, seed, trace=trace)]
     return b, a, results, comparison_table(results)
 
 
@@ -79,16 +77,10 @@ def replications(result):
         )
 
 
-def government_time(result, scenario, case_type: str) -> np.ndarray:
-    """Per replication: mean lead time (working days) minus intermediary work, fixed periods
-    and the applicant's fixing on each case's critical path."""
-    day = clock_for(scenario.calendar).day_minutes
-    out = []
-    for rep in replications(result):
-        d = decompose(rep, scenario, case_type)
-        keep = ~d["category"].str.startswith(NOT_GOVERNMENT)
-        out.append(d.loc[keep, "working_minutes_per_case"].sum() / day)
-    return np.array(out)
+def share_within(result, case_type: str, target: float, column: str = "government_time_working_days") -> np.ndarray:
+    """Per replication: share of the completed projects of a class whose time is within the target."""
+    c = result.cases[(result.cases["case_type"] == case_type) & (result.cases["status"] == "completed")]
+    return np.array([(g[column] <= target + 1e-9).mean() for _, g in c.groupby("replication")])
 
 
 def certificate_lag(result, scenario) -> np.ndarray:
@@ -207,8 +199,8 @@ def test_mingguang_after_applies_the_intended_reforms():
     assert [ct.id for ct in before.case_types] == ["gov_building", "gov_linear", "social_general", "social_small", "industrial"]
     for it_b in before.items:
         it_a = after.item(it_b.id)
-        # 容缺审批 on every item, decided before the supplement (容缺后补)
-        assert it_a.tolerated_share == pytest.approx(0.8) and it_a.decide_before_supplement
+        # 容缺审批 on every item; the decision waits for the supplement (the shared assumption set)
+        assert it_a.tolerated_share == pytest.approx(0.8) and not it_a.decide_before_supplement
         # 承诺审批 items: decided at the window, limit cut by 67%; the others by 20% (SEED 004 endpoints)
         if it_b.id in COMMITMENT_ITEMS:
             assert it_a.kind == "immediate" and it_a.inspection is not None
@@ -230,15 +222,20 @@ def test_mingguang_after_applies_the_intended_reforms():
 
 
 # -- Zigong: claims --------------------------------------------------------------------
+def test_zigong_shared_repeat_factor():
+    for p in ZIGONG + MINGGUANG:
+        assert load_scenario(p).applicants.repeat_incomplete_factor == 0.3  # the shared assumption set
+
+
 def test_zigong_lead_time_falls_by_more_than_half_in_every_class():
     before, _, _, table = paired_runs("zigong")
     for ct in before.case_types:
-        r = row(table, 1, f"case_type:{ct.id}", "lead_time_working_days_mean")
+        r = row(table, 1, f"case_type:{ct.id}", LEAD)
         assert r["diff_ci_high"] < 0, ct.id
-        # measured (10 reps, 250 days): 58% / 64% / 68% compression
+        # measured (10 reps, 250 days): 59% / 65% / 68% compression
         assert r["compression_ci_low"] > 0.5, (ct.id, r["compression_mean"])
         # before: far beyond every target, in the national pre-2018 range ("200多个工作日" for the whole process)
-        b = row(table, 0, f"case_type:{ct.id}", "lead_time_working_days_mean")
+        b = row(table, 0, f"case_type:{ct.id}", LEAD)
         assert b["ci_low"] > 2 * ZIGONG_TARGETS[ct.id], (ct.id, b["mean"])
         assert row(table, 0, f"case_type:{ct.id}", "within_target_share")["mean"] == 0
 
@@ -247,25 +244,30 @@ def test_zigong_claims_not_reproduced_on_the_firms_lead_time():
     before, _, _, table = paired_runs("zigong")
     for ct in before.case_types:
         target = ZIGONG_TARGETS[ct.id]
-        lead = row(table, 1, f"case_type:{ct.id}", "lead_time_working_days_mean")
-        assert lead["ci_low"] > target, (ct.id, lead["mean"])  # measured 95 / 65 / 48 vs 60 / 50 / 24
+        lead = row(table, 1, f"case_type:{ct.id}", LEAD)
+        assert lead["ci_low"] > target, (ct.id, lead["mean"])  # measured 92 / 64 / 48 vs 60 / 50 / 24
         within = row(table, 1, f"case_type:{ct.id}", "within_target_share")
-        assert within["mean"] < 0.2, (ct.id, within["mean"])   # measured 0.6% / 8.5% / 0%
+        assert within["mean"] < 0.2, (ct.id, within["mean"])   # measured 0.6% / 8.1% / 0%
 
 
-def test_zigong_government_time_meets_50_and_24_but_not_60():
-    _, after, results, _ = paired_runs("zigong")
-    got = {}
-    for ct, target in ZIGONG_TARGETS.items():
-        m, lo, hi, _, _ = mean_ci(government_time(results[1], after, ct))
-        got[ct] = (m, lo, hi)
-    # general social and small classes: the mean government time is within the claim
-    # (measured 42.8 [41.8, 43.7] and 21.7 [21.3, 22.0] with 10 reps)
-    assert got["general_social"][2] < 50, got
-    assert got["small_in_park"][2] < 24, got
-    # government investment: just above 60 (measured 63.8 [62.8, 64.7] with 10 reps, whose
-    # interval excludes 60; 62.5-64.1 over three seeds with 6 reps): not reproduced
-    assert 60 < got["government_investment"][0] < 70, got
+def test_zigong_government_time_meets_50_is_on_the_edge_of_60_and_misses_24():
+    """SEED 003's 审批时间 claims on government time (受理 -> 办结).  Measured (10 reps): 60.2 [59.6, 60.8],
+    42.9 [42.2, 43.6] and 28.1 [27.7, 28.5] working days; within target 50%, 90% and 21% of projects."""
+    _, _, results, table = paired_runs("zigong")
+    gov = {ct: row(table, 1, f"case_type:{ct}", GOV) for ct in ZIGONG_TARGETS}
+    for ct in ZIGONG_TARGETS:
+        assert gov[ct]["diff_ci_high"] < 0 and gov[ct]["compression_ci_low"] > 0.3, ct  # measured 40% / 45% / 55%
+    within = {ct: mean_ci(share_within(results[1], ct, t)) for ct, t in ZIGONG_TARGETS.items()}
+    # general social investment within 50: reproduced, on the mean and for most projects
+    assert gov["general_social"]["ci_high"] < 50 and within["general_social"][1] > 0.75, within
+    # small / in-park within 24: NOT reproduced
+    assert gov["small_in_park"]["ci_low"] > 24 and within["small_in_park"][2] < 0.4, within
+    # government investment within 60: on the edge - the mean within a few days of 60, about half the projects
+    assert abs(gov["government_investment"]["mean"] - 60) < 4 and 0.25 < within["government_investment"][0] < 0.75, (
+        gov["government_investment"]["mean"], within)
+    # before the reform no project of any class was within its target on government time
+    for ct, t in ZIGONG_TARGETS.items():
+        assert share_within(results[0], ct, t).max() == 0, ct
 
 
 # -- Mingguang: claim (a), time limits of five categories ------------------------------------
@@ -279,38 +281,35 @@ def test_mingguang_flowchart_limits_fall_by_20_to_67_percent():
     assert all(lo <= c <= hi for c in cuts.values()), cuts
 
 
-def test_mingguang_lead_times_fall_in_every_category():
+def test_mingguang_government_and_lead_times_fall_in_every_category():
     before, _, _, table = paired_runs("mingguang")
     for ct in before.case_types:
-        assert row(table, 1, f"case_type:{ct.id}", "lead_time_working_days_mean")["diff_ci_high"] < 0, ct.id
+        for kpi in (GOV, LEAD):
+            assert row(table, 1, f"case_type:{ct.id}", kpi)["diff_ci_high"] < 0, (ct.id, kpi)
 
 
-@pytest.mark.parametrize("category", ["gov_linear", "social_small", "industrial"])
-def test_mingguang_simulated_cut_within_20_to_67_percent(category):
+@pytest.mark.parametrize("category", ["gov_linear", "social_general", "social_small", "industrial"])
+def test_mingguang_government_time_cut_within_20_to_67_percent(category):
     _, _, _, table = paired_runs("mingguang")
-    r = row(table, 1, f"case_type:{category}", "lead_time_working_days_mean")
+    r = row(table, 1, f"case_type:{category}", GOV)
     lo, hi = MINGGUANG_CUT
     # the whole paired 95% interval of the compression rate lies inside the claimed range
-    # (measured 30% [27, 34], 42% [39, 45], 31% [30, 32] with 10 reps; the 6-rep intervals
-    # stayed inside over four seeds)
+    # (measured 27% [26, 29], 26% [23, 28], 42% [40, 44], 56% [55, 57] with 10 reps; the 6-rep
+    # intervals stayed inside at three seeds)
     assert lo < r["compression_ci_low"] and r["compression_ci_high"] < hi, (category, r["compression_mean"])
 
 
-def test_mingguang_simulated_cut_for_general_social_inside_the_range_on_the_mean():
+def test_mingguang_government_buildings_only_at_the_lower_edge():
     _, _, _, table = paired_runs("mingguang")
-    r = row(table, 1, "case_type:social_general", "lead_time_working_days_mean")
-    # measured 26% [22, 30] with 10 reps; with 6 reps the interval is wider (18%-32% at this seed)
-    lo, hi = MINGGUANG_CUT
-    assert lo < r["compression_mean"] < hi and r["compression_ci_low"] > 0.15, r["compression_mean"]
-
-
-def test_mingguang_simulated_cut_for_government_buildings_only_at_the_lower_edge():
-    _, _, _, table = paired_runs("mingguang")
-    r = row(table, 1, "case_type:gov_building", "lead_time_working_days_mean")
-    # measured 22% [19, 24] with 10 reps (6-rep means 20.5%-23% over four seeds): the interval
-    # reaches below 20%, so the claim's lower end is not established for this category; the
-    # feasibility review, the monthly committee and the reviews outside commitment approval remain
-    assert 0.15 < r["compression_mean"] < 0.3 and r["compression_ci_low"] < MINGGUANG_CUT[0], r["compression_mean"]
+    gov = row(table, 1, "case_type:gov_building", GOV)
+    lead = row(table, 1, "case_type:gov_building", LEAD)
+    # government time: measured 23.4% [21.2, 25.7] with 10 reps (6-rep means 20%-24% at three seeds,
+    # intervals reaching below 20%): at the lower edge of the claim
+    assert 0.17 < gov["compression_mean"] < 0.3, gov["compression_mean"]
+    # lead time: measured 20.5% [17.9, 23.1]: the interval reaches below 20%, so the claim's lower end is
+    # not established; the feasibility review, the monthly committee and the reviews outside commitment
+    # approval remain
+    assert 0.12 < lead["compression_mean"] < 0.3 and lead["compression_ci_low"] < MINGGUANG_CUT[0], lead["compression_mean"]
 
 
 def test_mingguang_shorter_promised_limits_are_missed_more_often():
@@ -324,18 +323,19 @@ def test_mingguang_shorter_promised_limits_are_missed_more_often():
 
 
 # -- Mingguang: claim (b), all permits ready when the notice period ends --------------------
-def test_mingguang_certificates_ready_at_end_of_notice_for_most_industrial_projects():
+def test_mingguang_certificates_ready_at_end_of_notice_for_about_half_of_industrial_projects():
     before, after, results, _ = paired_runs("mingguang")
     lag_before = certificate_lag(results[0], before)
     lag_after = certificate_lag(results[1], after)
     assert lag_before.size == lag_after.size > 200  # the same projects (common random numbers)
     # before: the approvals start after the notice; the certificates come ~40 working days later
     assert np.quantile(lag_before, 0.05) > 20 and lag_before.mean() > 30
-    # after: the typical project holds all four certificates within a working day of the end of
-    # the notice (measured median 0.6 and 57-61% within one day, 6 reps over three seeds) ...
+    # after: about half of the projects hold all four certificates within a working day of the end
+    # of the notice (measured 46% with 10 reps; 46%-52% over three seeds with 6 reps) ...
     within = float((lag_after <= 1.0).mean())
-    se = np.sqrt(0.6 * 0.4 / lag_after.size)
-    assert np.median(lag_after) <= 1.0
-    assert abs(within - 0.6) < 3 * se + 0.05, within   # binomial band (3 se) plus a margin for between-run spread
-    # ... but not all: an EIA report begun at the listing is sometimes still running (claim only partly reproduced)
-    assert within < 0.85 and np.quantile(lag_after, 0.9) > 3
+    se = np.sqrt(0.48 * 0.52 / lag_after.size)
+    assert abs(within - 0.48) < 3 * se + 0.06, within   # binomial band (3 se) plus a margin for between-run spread
+    assert np.median(lag_after) < 3 and np.median(lag_after) < np.median(lag_before) / 10
+    # ... but not all: an EIA report begun at the listing is sometimes still running, and a tolerated
+    # gap holds a certificate until the paper is in (claim only partly reproduced)
+    assert within < 0.7 and np.quantile(lag_after, 0.9) > 3

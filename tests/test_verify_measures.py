@@ -266,3 +266,27 @@ def test_immediate_items_are_same_day_unless_they_wait_for_a_supplement():
     late = simulate(build(1.0), seed=10)
     assert late.kpi("immediate_same_day_share") == 0.0
     np.testing.assert_allclose(late.items["government_time_working_hours"] * 60, 10.0, atol=1e-6)
+
+
+def test_waiting_for_a_result_that_waits_for_the_applicant_is_the_applicants_time():
+    """Licence (review 240) with every gap tolerated, supplement 2 days later, decision waiting for
+    it; the seal (review 60) needs the licence's code.  The seal is decided with the licence, two
+    days after acceptance, but its government time ends where the licence's does, at 240: the rest
+    of the wait is the applicant's missing paper, not the seal office's."""
+    s = scenario(
+        items=[_back_office("licence", 240, result_delivery="electronic", incomplete_probability=1.0,
+                            tolerated_share=1.0),
+               _back_office("seal", 60, result_delivery="electronic", issued_after=["licence"])],
+        departments=DEPT,
+        windows=[{**WIDE, "items": ["licence", "seal"]}],
+        applicants={"fix_calendar_days": 2, "repeat_incomplete_factor": 0.0},
+        case_types=[{"id": "c", "arrivals": {"per_day": 5}, "flow": [{"items": ["licence", "seal"]}]}],
+    )
+    rep = simulate(s, seed=11)
+    c = _done(rep)
+    it = rep.items
+    seal = it[it["item"] == "seal"]
+    np.testing.assert_allclose(seal["government_time_working_hours"] * 60, 240, atol=1e-6)
+    np.testing.assert_allclose(seal["decided_minute"] - seal["accepted_minute"], 2 * DAY, atol=1e-6)
+    np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 240, atol=1e-6)
+    np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 20 + 2 * DAY - 240, atol=1e-6)

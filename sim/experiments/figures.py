@@ -107,6 +107,9 @@ def write_charts(folder: Path, parts, plans, claims: pd.DataFrame, robustness: p
                 emit(f"{exp.name}_utilisation_{b}", f"{exp.name}: utilisation by hour ({b})",
                      f"{exp.name}: 各窗口/岗位分时利用率({b})",
                      partial(ch.station_heatmap, sbh, "utilisation"))
+                emit(f"{exp.name}_queue_{b}", f"{exp.name}: queue length by hour ({b})",
+                     f"{exp.name}: 各窗口/岗位分时排队长度({b})",
+                     partial(ch.station_heatmap, sbh, "queue_length_mean"))
     if len(robustness):
         for claim_id, sens in robustness.groupby("claim_id", sort=False):
             claimed = sens["claimed"].iloc[0]

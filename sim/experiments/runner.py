@@ -40,14 +40,15 @@ from .assumptions import ASSUMPTIONS, apply_assumptions
 from .catalogue import Claim, load_claims
 from .pool import run_jobs
 from .spec import ClaimTest, Experiment, load_experiment
-from .verdicts import VERDICTS, decide, favourability
+from .verdicts import VERDICTS, decide, favourability, holds
 
 __all__ = ["run_experiment", "experiments_dir", "list_experiments", "CLAIM_COLUMNS"]
 
 CLAIM_COLUMNS = [
     "claim_id", "place", "seed", "claim", "claim_zh", "kind", "quantity", "experiment", "measure",
     "holds_if", "claimed", "unit", "simulated_mean", "ci_low", "ci_high", "verdict", "verdict_zh",
-    "deciding", "flips_in_range", "least_favourable", "most_favourable", "new_limits_kept",
+    "deciding", "flips_in_range", "least_favourable", "holds_least_favourable", "most_favourable",
+    "holds_most_favourable", "new_limits_kept",
     "departures", "why",
 ]
 
@@ -304,7 +305,9 @@ def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool
                 "measure": what, "simulated_mean": default[0], "ci_low": default[1], "ci_high": default[2],
                 "verdict": verdict, "deciding": deciding, "flips_in_range": flips,
                 "least_favourable": least[0] if least else math.nan,
+                "holds_least_favourable": holds(t, least[0]) if least else None,
                 "most_favourable": most[0] if most else math.nan,
+                "holds_most_favourable": holds(t, most[0]) if most else None,
             })
             for name in t.assumptions:
                 a = ASSUMPTIONS[name]
