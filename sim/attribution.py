@@ -87,6 +87,7 @@ def shapley(
     progress: Callable[[int], None] | None = None,
     groups: Sequence[str | None] | None = None,
     prepare: Callable[[Scenario], Scenario] | None = None,
+    run_many: Callable[[dict], dict] | None = None,
 ) -> pd.DataFrame:
     """Shapley attribution of the change in ``kpi`` from ``base`` to base + all ``reforms``.
 
@@ -97,7 +98,10 @@ def shapley(
     ``total`` row per KPI, with columns ``COLUMNS``; ``shapley_mean`` and its
     CI are in the KPI's unit, and the values of a replication add up exactly
     to its total change.  ``prepare`` (e.g. the shared assumption set) is
-    applied to every scenario after its reforms, before it runs.
+    applied to every scenario after its reforms, before it runs.  ``run_many``
+    (``{key: (scenario, replications, seed, trace)} -> {key: RunResult}``, e.g.
+    on every core) runs all the subsets needed in one batch; the numbers are
+    the same as one by one.
     """
     kpis = [kpi] if isinstance(kpi, str) else list(kpi)
     if not reforms:
@@ -108,23 +112,26 @@ def shapley(
     seed = base.run.seed if seed is None else seed
     runs: dict[frozenset, RunResult] = {}
 
+    def scenario_of(subset: frozenset) -> Scenario:
+        s = base
+        for j in sorted(i for p in subset for i in members[p]):
+            name, params = reforms[j]
+            try:
+                s = apply_reform(s, name, **params)
+            except ScenarioError as exc:
+                on = ", ".join(names[p] for p in sorted(subset))
+                off = ", ".join(names[p] for p in range(k) if p not in subset) or "none"
+                raise ScenarioError(
+                    [Problem(f"reforms[{j}]", f"{name} fails when only {on} are on (off: {off}): {q}; "
+                             "give reforms that need each other the same 'group' to switch them on together")
+                     for q in exc.problems],
+                    "attribution",
+                ) from None
+        return prepare(s) if prepare is not None else s
+
     def result(subset: frozenset) -> RunResult:
         if subset not in runs:
-            s = base
-            for j in sorted(i for p in subset for i in members[p]):
-                name, params = reforms[j]
-                try:
-                    s = apply_reform(s, name, **params)
-                except ScenarioError as exc:
-                    on = ", ".join(names[p] for p in sorted(subset))
-                    off = ", ".join(names[p] for p in range(k) if p not in subset) or "none"
-                    raise ScenarioError(
-                        [Problem(f"reforms[{j}]", f"{name} fails when only {on} are on (off: {off}): {q}; "
-                                 "give reforms that need each other the same 'group' to switch them on together")
-                         for q in exc.problems],
-                        "attribution",
-                    ) from None
-            runs[subset] = run(prepare(s) if prepare is not None else s, n, seed)
+            runs[subset] = run(scenario_of(subset), n, seed)
             if progress is not None:
                 progress(len(runs))
         return runs[subset]
@@ -140,6 +147,13 @@ def shapley(
             o = [int(x) for x in rng.permutation(k)]
             orders += [o, o[::-1]]
     full, empty = frozenset(range(k)), frozenset()
+    if run_many is not None:  # every subset the values need, in one batch
+        if exact:
+            needed = {frozenset(c) for size in range(k + 1) for c in itertools.combinations(range(k), size)}
+        else:
+            needed = {empty, full} | {frozenset(o[:j]) for o in orders for j in range(1, k + 1)}
+            needed |= {frozenset({i}) for i in range(k)} | {full - {i} for i in range(k)}
+        runs.update(run_many({sub: (scenario_of(sub), n, seed, False) for sub in needed}))
     rows = []
     for name_kpi in kpis:
         def v(subset: frozenset) -> np.ndarray:

@@ -43,13 +43,14 @@ UNITS_ZH = {
     "working days": "工作日", "working hours": "工作小时", "calendar days": "自然日", "days": "天",
     "hours": "小时", "minutes": "分钟", "working minutes": "工作分钟", "trips": "次", "cases": "件",
     "visits": "次", "returns": "次", "materials": "份", "yuan": "元",
+    "share of items": "(事项占比)", "share of immediate items": "(即办件占比)", "share of cases": "(办件占比)",
 }
 NUMBERS = ["claimed", "simulated_mean", "ci_low", "ci_high", "least_favourable", "most_favourable"]
 TRACK = (0.02, 0.56)  # where each row's own scale is drawn, in axes-width units
 
 
 def _fmt(v: float, unit: str) -> str:
-    if unit == "share":
+    if str(unit).startswith("share"):
         return f"{100 * v:.3g}%"
     return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
@@ -57,7 +58,9 @@ def _fmt(v: float, unit: str) -> str:
 def _unit(unit: str, lang: str) -> str:
     if unit in ("", "share", "nan"):
         return ""
-    return " " + (UNITS_ZH.get(unit, unit) if lang == "zh" else unit)
+    if lang == "zh":
+        return " " + UNITS_ZH.get(unit, unit)
+    return f" ({unit.removeprefix('share ')})" if unit.startswith("share ") else " " + unit
 
 
 def _rows(claims: pd.DataFrame, lang: str) -> pd.DataFrame:
