@@ -19,6 +19,7 @@ hours do not count.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import COUNTY_CALENDAR, scenario
@@ -290,3 +291,23 @@ def test_waiting_for_a_result_that_waits_for_the_applicant_is_the_applicants_tim
     np.testing.assert_allclose(seal["decided_minute"] - seal["accepted_minute"], 2 * DAY, atol=1e-6)
     np.testing.assert_allclose(_minutes(c, "government_time_working_days"), 240, atol=1e-6)
     np.testing.assert_allclose(_minutes(c, "applicant_time_working_days"), 20 + 2 * DAY - 240, atol=1e-6)
+
+
+@pytest.mark.parametrize("limit", [0, 0.004])
+def test_fused_single_visit_path_gives_the_general_paths_tables(limit):
+    """The engine's fused path (one immediate item, one window, no travel, always open) must give
+    exactly what the general path gives: the same model written as a one-branch ``parallel``
+    takes the general path.  Every column of the case, item and KPI tables is compared."""
+    item = {"id": "x", "department": "d", "kind": "immediate", "promised_limit_days": limit,
+            "statutory_limit_days": 1, "intake_minutes": {"dist": "exponential", "mean": 10}, "fee_yuan": 5,
+            "materials": 3}
+    fused = scenario(items=[item], windows=[{"id": "w", "site": "hall", "positions": 2, "items": ["x"]}],
+                     case_types=[{"id": "c", "arrivals": {"per_hour": 10}, "flow": [{"item": "x"}]}],
+                     run={"horizon_working_days": 3})
+    general = fused.evolve(case_types=[{"id": "c", "arrivals": {"per_hour": 10},
+                                        "flow": [{"parallel": [{"item": "x"}]}]}])
+    a, b = simulate(fused, seed=12), simulate(general, seed=12)
+    assert len(a.cases) > 500
+    pd.testing.assert_frame_equal(a.cases, b.cases)
+    pd.testing.assert_frame_equal(a.items, b.items)
+    pd.testing.assert_frame_equal(a.kpis, b.kpis)
