@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Callable, Hashable
 
 from ..engine import simulate
@@ -18,17 +19,20 @@ from ..scenario import Scenario
 
 __all__ = ["Job", "run_jobs"]
 
-Job = tuple  # (scenario, replications, seed, trace)
+Job = tuple  # (scenario, replications, seed, trace[, tables]): tables=False keeps only the KPIs
 
 _CACHE: dict[str, Scenario] = {}
 
 
 def _replication(args):
-    data, digest, seed, r, trace = args
+    data, digest, seed, r, trace, tables = args
     s = _CACHE.get(digest)
     if s is None:
         s = _CACHE[digest] = Scenario.from_dict(data)
-    return simulate(s, seed=seed, replication=r, trace=trace)
+    rep = simulate(s, seed=seed, replication=r, trace=trace)
+    if not tables:  # only the KPIs travel back
+        rep = replace(rep, cases=rep.cases.iloc[0:0], items=None, stations_by_hour=rep.stations_by_hour.iloc[0:0])
+    return rep
 
 
 def run_jobs(
@@ -41,9 +45,10 @@ def run_jobs(
     ``workers`` defaults to the number of cores; 1 runs in this process.
     """
     tasks = []
-    for key, (scenario, n, seed, trace) in jobs.items():
+    for key, (scenario, n, seed, trace, *rest) in jobs.items():
+        tables = rest[0] if rest else True
         data, digest = scenario.to_dict(), scenario.content_hash()
-        tasks += [(key, (data, digest, seed, r, trace)) for r in range(n)]
+        tasks += [(key, (data, digest, seed, r, trace, tables)) for r in range(n)]
     workers = workers or os.cpu_count() or 1
     reps: dict[Hashable, list] = {key: [] for key in jobs}
     total = len(tasks)

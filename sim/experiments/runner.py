@@ -83,7 +83,8 @@ class _Plan:
         if k not in self.jobs:
             values = {**self.shared, **dict(ov)}
             s = apply_assumptions(self.scenarios[label], values)
-            self.jobs[k] = (s, 1 if trace else self.reps, self.exp.seed, trace)
+            # the tables (cases, items, hours) come back only for the runs the charts draw
+            self.jobs[k] = (s, 1 if trace else self.reps, self.exp.seed, trace, trace or not ov)
         return k
 
 
@@ -133,6 +134,14 @@ def _limit_value(plan: _Plan, lim) -> float:
     return 1.0 - sum(prom[i] for i in common) / s if s > 0 else math.nan
 
 
+def _shortened(s, scale: float):
+    """A fast run's scenario: horizon and warm-up scaled by ``scale`` (a quick look, not a result)."""
+    run = s.run.model_dump()
+    run["horizon_working_days"] = s.run.horizon_working_days * scale
+    run["warmup_working_days"] = s.run.warmup_working_days * scale
+    return s.evolve(run=run)
+
+
 def _plan(exp: Experiment, fast: bool) -> _Plan:
     shared = {a.id: a.default for a in ASSUMPTIONS.values()}
     shared.update({k: d.value for k, d in exp.departures.items()})
@@ -140,9 +149,7 @@ def _plan(exp: Experiment, fast: bool) -> _Plan:
     for label in exp.scenarios:
         s = _load(exp, label)
         if fast:
-            run = s.run.model_dump()
-            run["horizon_working_days"] = s.run.horizon_working_days * exp.fast.horizon_scale
-            s = s.evolve(run=run)
+            s = _shortened(s, exp.fast.horizon_scale)
         scenarios[label] = s
     return _Plan(exp, scenarios, shared, exp.fast.replications if fast else exp.replications)
 
@@ -176,7 +183,7 @@ def _attribution(plan: _Plan, fast: bool, workers=None) -> pd.DataFrame:
     """Shapley split of the chosen KPI over the reformed file's reforms, under the shared assumptions.
 
     Full runs are exact up to 8 reforms and sample 32 orders above; fast runs
-    sample 4 orders above 3 reforms (orders come in antithetic pairs); the
+    sample 2 orders (one antithetic pair) above 3 reforms; the
     sampling error is stated in the table.  The subsets run on every core.
     """
     from ..attribution import shapley
@@ -185,13 +192,11 @@ def _attribution(plan: _Plan, fast: bool, workers=None) -> pd.DataFrame:
     a = plan.exp.charts.attribution
     base, reforms, groups = attribution_plan(plan.exp.scenario_path(a.scenario))
     if fast:
-        run = base.run.model_dump()
-        run["horizon_working_days"] = base.run.horizon_working_days * plan.exp.fast.horizon_scale
-        base = base.evolve(run=run)
+        base = _shortened(base, plan.exp.fast.horizon_scale)
     shared = dict(plan.shared)
     table = shapley(
         base, reforms, a.kpi, a.scope, replications=plan.reps, seed=plan.exp.seed,
-        exact_up_to=3 if fast else 8, permutations=4 if fast else 32, groups=groups,
+        exact_up_to=3 if fast else 8, permutations=2 if fast else 32, groups=groups,
         prepare=lambda s: apply_assumptions(s, shared),
         run_many=lambda jobs: run_jobs(jobs, workers),
     )

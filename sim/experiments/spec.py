@@ -152,6 +152,8 @@ class ScenarioRef(_Spec):
 
 
 class Fast(_Spec):
+    """The reduced version (``--fast``): fewer replications, horizon and warm-up scaled down."""
+
     replications: int = Field(default=2, ge=2)
     horizon_scale: float = Field(default=0.5, gt=0, le=1)
 
