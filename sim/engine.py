@@ -23,7 +23,13 @@ Model, in brief (see docs/model.md for the full description):
   decision waits for the supplement, but there is no return or new queue;
 * a share of decided items is inspected afterwards (事中事后监管): staff work
   off the case's path;
-* externals: intermediary reports, fixed periods, periodic meetings.
+* externals: intermediary reports, fixed periods, periodic meetings;
+* an item with ``issued_after`` (a seal that needs the licence's credit code)
+  is decided only once those items of the same case are.
+
+Every case's lead time is split into government time (受理 -> 办结), external
+time and the applicant's side (see ``_Model._split_time``); every decided
+item is recorded with its own government time, trips and on-time flags.
 
 Staff work only in office hours; a task started before closing resumes at the
 next opening.  Applicants still queued at closing wait for the next opening.
