@@ -113,7 +113,10 @@ def test_bad_experiment_files_name_the_file_and_field(tmp_path, capsys):
     bad.write_text(yaml.safe_dump({"name": "bad", "description": "x", "scenarios": {"after": "missing.yaml"}}))
     with pytest.raises(ScenarioError, match=r"scenarios\.after: file not found"):
         load_experiment(bad)
-    assert main(["experiment", "no-such-experiment"]) == 2
+    capsys.readouterr()
+    assert main(["experiment", "seed-claim"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment 'seed-claim' (did you mean 'seed-claims'?)" in err and "Traceback" not in err
 
 
 def test_every_shipped_experiment_loads_and_names_known_claims():

@@ -389,7 +389,21 @@ def run_experiment(
     root = experiments_dir()
     if not isinstance(exp, Experiment):
         p = Path(exp)
-        exp = load_experiment(p if p.suffix in (".yaml", ".yml") else root / f"{exp}.yaml")
+        if p.suffix not in (".yaml", ".yml"):
+            p = root / f"{exp}.yaml"
+            if not p.is_file():
+                import difflib
+
+                from ..errors import Problem, ScenarioError
+
+                known = sorted(q.stem for q in root.glob("*.yaml") if q.name != "claims.yaml")
+                close = difflib.get_close_matches(str(exp), known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ScenarioError(
+                    [Problem("experiment", f"unknown experiment {str(exp)!r}{hint}; known: {', '.join(known)}")],
+                    str(root),
+                )
+        exp = load_experiment(p)
         root = Path(exp.source).parent
     catalogue = root / "claims.yaml"
     claims = load_claims(catalogue) if catalogue.is_file() else {}
