@@ -43,14 +43,6 @@ COLUMNS = [
 ]
 
 
-def _value(result: RunResult, kpi: str, scope: str) -> np.ndarray:
-    k = result.kpis
-    sub = k[(k["scope"] == scope) & (k["kpi"] == kpi)].sort_values("replication")
-    if sub.empty:
-        raise KeyError(f"no KPI {kpi!r} in scope {scope!r}")
-    return sub["value"].to_numpy(dtype=float)
-
-
 def _labels(reforms) -> list[str]:
     """Reform names, numbered by position where a reform appears more than once."""
     names = [name for name, _ in reforms]
@@ -157,7 +149,7 @@ def shapley(
     rows = []
     for name_kpi in kpis:
         def v(subset: frozenset) -> np.ndarray:
-            return _value(result(subset), name_kpi, scope)
+            return result(subset).values(name_kpi, scope)
 
         phi = np.zeros((k, n))
         sampling_se = np.zeros(k)

@@ -364,6 +364,9 @@ class _Model:
         pickup, post).  Intervals still open at ``end`` are cut there.
         """
         w = (lambda t: t) if self.always_open else self.clock.working
+        if not ext and len(gov) == 1:  # one application, no external step: nothing to merge
+            a, b = gov[0]
+            return max(0.0, w(min(b, end)) - w(a)), 0.0
         g = _merge([(w(a), w(min(b, end))) for a, b in gov])
         e = _merge([(w(a), w(min(b, end))) for a, b in ext])
         gov_w = sum(b - a for a, b in g)

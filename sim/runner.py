@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from .engine import simulate
@@ -43,6 +44,14 @@ class RunResult:
             raise KeyError(f"no KPI {kpi!r} in scope {scope!r}")
         r = row.iloc[0]
         return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+
+    def values(self, kpi: str, scope: str = "all") -> np.ndarray:
+        """One KPI's value in each replication, in replication order (a KeyError if there is none)."""
+        k = self.kpis
+        sub = k[(k["scope"] == scope) & (k["kpi"] == kpi)].sort_values("replication")
+        if sub.empty:
+            raise KeyError(f"no KPI {kpi!r} in scope {scope!r}")
+        return sub["value"].to_numpy(dtype=float)
 
     def to_json_dict(self) -> dict:
         """The summary as plain data: every KPI with mean and 95% CI bounds."""

@@ -119,6 +119,22 @@ def test_bad_experiment_files_name_the_file_and_field(tmp_path, capsys):
     assert "unknown experiment 'seed-claim' (did you mean 'seed-claims'?)" in err and "Traceback" not in err
 
 
+def test_a_misspelt_scope_or_a_kpi_the_scope_lacks_is_named_before_or_after_running(tmp_path, capsys):
+    edir = _write_toy_experiment(tmp_path)
+    spec = yaml.safe_load((edir / "toy.yaml").read_text())
+    spec["tests"][0]["measure"]["scope"] = "case_type:cc"
+    (edir / "toy.yaml").write_text(yaml.safe_dump(spec))
+    assert main(["experiment", str(edir / "toy.yaml"), "--out", str(tmp_path / "a"), "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert "toy.yaml: tests[0].measure.scope: scenario 's' has no scope 'case_type:cc' (did you mean 'case_type:c'?)" in err
+    assert "Traceback" not in err and not (tmp_path / "a").exists()
+    spec["tests"][0]["measure"] = {"kpi": "utilisation", "scenario": "s", "scope": "case_type:c"}
+    (edir / "toy.yaml").write_text(yaml.safe_dump(spec))
+    assert main(["experiment", str(edir / "toy.yaml"), "--out", str(tmp_path / "b"), "--fast", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "tests.measure: no KPI 'utilisation' in scope 'case_type:c'" in err and not (tmp_path / "b").exists()
+
+
 def test_every_shipped_experiment_loads_and_names_known_claims():
     root = experiments_dir()
     claims = load_claims(root / "claims.yaml")

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from ._check import check_lang
+from ..experiments.verdicts import VERDICTS as _VERDICT_NAMES
 
 LABELS: dict[str, dict[str, str]] = {
     # per-case measures (columns of the engine's cases table)
@@ -69,13 +70,6 @@ LABELS: dict[str, dict[str, str]] = {
     "claimed_short": {"en": "claimed", "zh": "声称"},
     "simulated_short": {"en": "simulated", "zh": "模拟"},
     "verdict": {"en": "Verdict", "zh": "结论"},
-    "reproduced": {"en": "Reproduced", "zh": "复现"},
-    "reproduced_under_assumptions": {"en": "Reproduced under assumptions", "zh": "在假设条件下复现"},
-    "not_reproduced": {"en": "Not reproduced", "zh": "未能复现"},
-    "refuted": {"en": "Refuted", "zh": "不成立"},
-    "not_testable": {"en": "Not testable", "zh": "无法检验"},
-    "limit": {"en": "Declared limit", "zh": "时限测算"},
-    "input": {"en": "Model input", "zh": "模型输入"},
     # tornado
     "tornado_title": {"en": "Which assumptions matter: {measure}", "zh": "假设敏感性：{measure}"},
     "simulated_value": {"en": "Simulated value", "zh": "模拟值"},
@@ -84,7 +78,9 @@ LABELS: dict[str, dict[str, str]] = {
     "base": {"en": "Shared default", "zh": "基准假设"},
 }
 
-VERDICTS = ("reproduced", "reproduced_under_assumptions", "not_reproduced", "refuted", "not_testable", "limit", "input")
+# verdict names have one definition, next to the rules that decide them
+LABELS.update({k: {"en": en, "zh": zh} for k, (en, zh) in _VERDICT_NAMES.items()})
+VERDICTS = tuple(_VERDICT_NAMES)
 
 
 def text(key: str, lang: str, **values) -> str:

@@ -88,15 +88,14 @@ class _Plan:
         return k
 
 
-def _values(result, kpi: str, scope: str) -> np.ndarray:
-    k = result.kpis
-    sub = k[(k["scope"] == scope) & (k["kpi"] == kpi)].sort_values("replication")
-    return sub["value"].to_numpy(dtype=float)
-
-
 def _measure(plan: _Plan, results: dict, m, overrides: dict | None) -> tuple[float, float, float]:
     """(mean, ci_low, ci_high) of a measure under the given assumption overrides."""
-    vals = [_values(results[plan.key(lab, overrides)], m.kpi, m.scope) for lab in m.scenarios]
+    try:
+        vals = [results[plan.key(lab, overrides)].values(m.kpi, m.scope) for lab in m.scenarios]
+    except KeyError as exc:  # a KPI that this kind of scope does not have
+        from ..errors import Problem, ScenarioError
+
+        raise ScenarioError([Problem("tests.measure", f"{exc.args[0]}: choose a KPI of that scope")], plan.exp.source) from None
     if m.scenario:
         x = vals[0]
     else:
@@ -239,8 +238,38 @@ def _corners(plan: _Plan, t: ClaimTest, results: dict) -> tuple[dict, dict, dict
     return ends, least, most
 
 
+def _scopes(s) -> set[str]:
+    """Every scope a scenario's results have: all, case types, items, windows and department roles."""
+    out = {"all"} | {f"case_type:{ct.id}" for ct in s.case_types} | {f"item:{it.id}" for it in s.items}
+    out |= {f"station:{w.id}" for w in s.windows}
+    out |= {f"station:{d.id}.{role}" for d in s.departments for role in d.staff}
+    return out
+
+
+def _check_scopes(plan: _Plan) -> None:
+    """A misspelt scope is an error naming the experiment file and field, before anything runs."""
+    from ..errors import Problem, ScenarioError
+
+    problems = []
+    for i, t in enumerate(plan.exp.tests):
+        for m, where in ((t.measure, "measure"), (t.kept_by, "kept_by")):
+            if m is None:
+                continue
+            for lab in m.scenarios:
+                known = _scopes(plan.scenarios[lab])
+                if m.scope not in known:
+                    import difflib
+
+                    close = difflib.get_close_matches(m.scope, sorted(known), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    problems.append(Problem(f"tests[{i}].{where}.scope", f"scenario {lab!r} has no scope {m.scope!r}{hint}"))
+    if problems:
+        raise ScenarioError(problems, plan.exp.source)
+
+
 def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool, workers, progress):
     plan = _plan(exp, fast)
+    _check_scopes(plan)
     _robust_keys(plan)
     if exp.charts.compare:
         for lab in exp.charts.compare[1:] if fast else exp.charts.compare:

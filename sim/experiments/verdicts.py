@@ -37,14 +37,14 @@ from .assumptions import ASSUMPTIONS
 
 __all__ = ["VERDICTS", "MEANINGS", "holds", "clearly_fails", "favourability", "decide"]
 
-VERDICTS = {
-    "reproduced": ("reproduced", "复现"),
-    "reproduced_under_assumptions": ("reproduced only under named assumptions", "仅在特定假设下复现"),
-    "not_reproduced": ("not reproduced", "未复现"),
-    "refuted": ("refuted", "被否定"),
-    "not_testable": ("not testable", "无法检验"),
-    "limit": ("declared limit (yardstick, not a measured time)", "时限测算(非实测时间)"),
-    "input": ("input fed to the model", "模型输入"),
+VERDICTS = {  # display names, English and Chinese (tables, charts, report)
+    "reproduced": ("Reproduced", "复现"),
+    "reproduced_under_assumptions": ("Reproduced only under named assumptions", "仅在特定假设下复现"),
+    "not_reproduced": ("Not reproduced", "未能复现"),
+    "refuted": ("Refuted", "不成立"),
+    "not_testable": ("Not testable", "无法检验"),
+    "limit": ("Declared limit", "时限测算"),
+    "input": ("Model input", "模型输入"),
 }
 
 MEANINGS = {  # what each verdict means, for tables, reports and slides
