@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 __all__ = ["Calendar", "WorkingClock", "AlwaysOpenClock", "clock_for", "due_working_minute", "due_working_minutes", "MINUTES_PER_DAY", "parse_clock"]
 
@@ -103,15 +103,25 @@ class Calendar(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self):
-        fields = type(self).model_fields
-        if self.always_open and (
-            self.office_hours != fields["office_hours"].default
-            or self.working_weekdays != fields["working_weekdays"].default
-            or self.holidays
-            or self.extra_working_days
+        given = self.model_fields_set & {"office_hours", "working_weekdays", "holidays", "extra_working_days"}
+        if self.always_open and given:
+            raise ValueError(
+                f"always_open cannot be combined with office_hours, weekdays or holidays (given: {', '.join(sorted(given))})"
+            )
+        if not self.always_open and not any(
+            self.is_working_date(self.start_date + _dt.timedelta(days=k)) for k in range(WorkingClock._CHUNK_DAYS)
         ):
-            raise ValueError("always_open cannot be combined with office_hours, weekdays or holidays")
+            raise ValueError(
+                f"no working day in the year from start_date {self.start_date}: every day is a closed weekday or a holiday"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler):
+        data = handler(self)
+        if self.always_open:  # the office fields do not apply; leaving them out keeps the round trip valid
+            return {k: data[k] for k in ("always_open", "start_date")}
+        return data
 
     @property
     def spans(self) -> tuple[tuple[int, int], ...]:
@@ -153,7 +163,18 @@ class WorkingClock:
         self._day_midnight: list[float] = []  # calendar minute of each working day's midnight
         self._next_date = calendar.start_date
         self._total = 0.0
+        self._limit_time = float("inf")
+        self._limit_work = float("inf")
         self._extend()
+
+    def limit(self, t: float) -> None:
+        """Times beyond ``t`` plus a year are never reached (the run stops before): they map to infinity.
+
+        Without a limit, a task of a billion working days would make the clock
+        generate office hours until the calendar runs out of years.
+        """
+        self._limit_time = float(t) + 366 * MINUTES_PER_DAY
+        self._limit_work = self.working(self._limit_time)
 
     # -- building -------------------------------------------------------------
     def _extend(self) -> None:
@@ -193,6 +214,8 @@ class WorkingClock:
     def working(self, t: float) -> float:
         """Working minutes elapsed between calendar time 0 and ``t``."""
         if t >= self._ends[-1]:
+            if t > self._limit_time:
+                return float("inf")
             self._cover_time(t)
         i = bisect_right(self._starts, t) - 1
         if i < 0:
@@ -206,6 +229,8 @@ class WorkingClock:
         if w <= 0:
             return 0.0
         if w > self._total:
+            if w > self._limit_work:
+                return float("inf")
             self._cover_work(w)
         j = bisect_left(self._cum_end, w)
         return self._starts[j] + (w - self._cum[j])
@@ -219,6 +244,8 @@ class WorkingClock:
     def next_open(self, t: float) -> float:
         """``t`` if the office is open then, else the next opening time."""
         if t >= self._ends[-1]:
+            if t > self._limit_time:
+                return float("inf")
             self._cover_time(t)
         i = bisect_right(self._starts, t) - 1
         if i >= 0 and t < self._ends[i]:
@@ -235,6 +262,8 @@ class WorkingClock:
     def day_midnight(self, k: int) -> float:
         """Calendar minute of midnight starting working day ``k``."""
         while k >= len(self._day_midnight):
+            if self._ends[-1] > self._limit_time:
+                return float("inf")
             self._extend()
         return self._day_midnight[k]
 
@@ -247,7 +276,7 @@ class WorkingClock:
         """Vectorised :meth:`working`."""
         t = np.asarray(t, dtype=float)
         if t.size:
-            finite = t[np.isfinite(t)]
+            finite = t[np.isfinite(t) & (t <= self._limit_time)]
             if finite.size:
                 self._cover_time(float(finite.max()))
         knots_t = np.empty(2 * len(self._starts))
@@ -257,6 +286,7 @@ class WorkingClock:
         knots_w[0::2] = self._cum
         knots_w[1::2] = self._cum_end
         out = np.interp(t, knots_t, knots_w, left=0.0)
+        out[t > self._limit_time] = np.inf
         out[~np.isfinite(t)] = np.nan
         return out
 
@@ -264,11 +294,14 @@ class WorkingClock:
         """Vectorised :meth:`at_working`."""
         w = np.asarray(w, dtype=float)
         if w.size:
-            self._cover_work(float(w.max()))
+            reachable = w[w <= self._limit_work]
+            if reachable.size:
+                self._cover_work(float(reachable.max()))
         cum_end = np.asarray(self._cum_end)
         j = np.searchsorted(cum_end, w, side="left")
         j = np.minimum(j, len(cum_end) - 1)
         out = np.asarray(self._starts)[j] + (w - np.asarray(self._cum)[j])
+        out = np.where(w > self._limit_work, np.inf, out)
         return np.where(w <= 0, 0.0, out)
 
     def date_of(self, t: float) -> _dt.datetime:
@@ -283,6 +316,9 @@ class AlwaysOpenClock(WorkingClock):
     def __init__(self, calendar: Calendar):
         self.calendar = calendar
         self.day_minutes = float(MINUTES_PER_DAY)
+
+    def limit(self, t: float) -> None:
+        """Nothing to bound: the identity map costs nothing for large times."""
 
     def working(self, t):
         return t

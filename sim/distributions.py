@@ -52,8 +52,16 @@ def not_bool(v: Any) -> Any:
 
 
 NoBool = BeforeValidator(not_bool)
-NonNeg = Annotated[float, NoBool, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, NoBool, Field(gt=0, allow_inf_nan=False)]
+MAX_VALUE = 1e9
+"""Largest duration parameter accepted (minutes or days): far beyond any real approval, small enough to compute with."""
+MAX_CV = 100.0
+"""Largest coefficient of variation accepted."""
+MIN_GAMMA_CV = 1e-3
+"""Smallest gamma cv (its shape 1/cv^2 must stay finite); use ``fixed`` for no variation."""
+
+NonNeg = Annotated[float, NoBool, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
+Pos = Annotated[float, NoBool, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
+Cv = Annotated[float, NoBool, Field(ge=0, le=MAX_CV, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
@@ -191,7 +199,7 @@ class Lognormal(_Dist):
 
     dist: Literal["lognormal"] = "lognormal"
     mean: Pos
-    cv: NonNeg
+    cv: Cv
 
     @property
     def variance(self) -> float:
@@ -217,7 +225,7 @@ class Gamma(_Dist):
 
     dist: Literal["gamma"] = "gamma"
     mean: Pos
-    cv: Pos
+    cv: Annotated[float, NoBool, Field(ge=MIN_GAMMA_CV, le=MAX_CV, allow_inf_nan=False)]
 
     @property
     def variance(self) -> float:
@@ -285,7 +293,7 @@ def _tag(value: Any) -> str | None:
         return "[fixed]"
     if isinstance(value, dict):
         name = value.get("dist")
-        if name in _CLASSES:
+        if isinstance(name, str) and name in _CLASSES:
             return f"[{name}]"
     return None
 

@@ -155,6 +155,21 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: 
     return _Model(scenario, replication_seed(seed, replication), trace).run(seed, replication)
 
 
+class _Travel(dict):
+    """Minutes between two sites: the routes given, else 0 at the same site, else the default.
+
+    Pairs are looked up as needed, so a scenario with many sites costs nothing
+    for pairs no applicant travels between.
+    """
+
+    def __init__(self, default_minutes: float):
+        super().__init__()
+        self.default_minutes = float(default_minutes)
+
+    def __missing__(self, pair):
+        return 0.0 if pair[0] == pair[1] else self.default_minutes
+
+
 class _Model:
     def __init__(self, scenario: Scenario, seedseq, trace: bool):
         self.s = scenario
@@ -169,6 +184,7 @@ class _Model:
         self.t_stop = clock.working_days_horizon(
             run.warmup_working_days + run.horizon_working_days + run.drain_working_days
         )
+        clock.limit(self.t_stop)
         self.trace = [] if trace else None
 
         # places and travel
@@ -177,10 +193,8 @@ class _Model:
             st.id: (st.from_home_minutes if st.from_home_minutes is not None else t.from_home_minutes)
             for st in scenario.sites
         }
-        self.between = {}
-        for a in scenario.sites:
-            for b in scenario.sites:
-                self.between[a.id, b.id] = 0.0 if a.id == b.id else t.default_minutes
+        # only routes written out are stored; other pairs take the default (see _Travel)
+        self.between = _Travel(t.default_minutes)
         for r in t.routes:
             a, b = r.between
             if "home" in (a, b):

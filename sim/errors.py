@@ -8,10 +8,10 @@ problem beside its field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-__all__ = ["Problem", "ScenarioError", "format_path"]
+__all__ = ["Problem", "ScenarioError", "format_path", "parse_path"]
 
 
 def format_path(loc: Sequence[str | int]) -> str:
@@ -25,15 +25,45 @@ def format_path(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
+def parse_path(text: str) -> tuple[str | int, ...]:
+    """Inverse of :func:`format_path`: ``items[3].steps[1]`` -> ("items", 3, "steps", 1)."""
+    out: list[str | int] = []
+    for part in text.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            out.append(name)
+        for idx in rest.split("[") if rest else ():
+            idx = idx.rstrip("]")
+            out.append(int(idx) if idx.lstrip("-").isdigit() else idx)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a scenario: where it is and what is wrong."""
+    """One thing wrong with a scenario: where it is and what is wrong.
+
+    ``line`` and ``column`` (1-based) point into the file when it was read
+    from one; ``file`` names another file than the error's own (a base file);
+    ``key`` is a field written inside ``path`` that the problem is about (an
+    unknown field), so the position can point at it.
+    """
 
     path: str
     message: str
+    line: int | None = None
+    column: int | None = None
+    file: str | None = None
+    key: str | None = field(default=None, compare=False, repr=False)  # a field named inside path (unknown field)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+    def where(self, source: str | None) -> str:
+        """``file:line:column`` (or ``file``) of the problem, for messages."""
+        head = self.file or source or "scenario"
+        if self.line is not None:
+            head += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return head
 
 
 class ScenarioError(ValueError):
@@ -48,7 +78,7 @@ class ScenarioError(ValueError):
         head = self.source or "scenario"
         n = len(self.problems)
         lines = [f"{head}: {n} problem{'s' if n != 1 else ''}"]
-        lines += [f"{head}: {p}" for p in self.problems]
+        lines += [f"{p.where(self.source)}: {p}" for p in self.problems]
         return "\n".join(lines)
 
     def with_source(self, source: str) -> "ScenarioError":

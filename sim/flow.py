@@ -80,7 +80,7 @@ class Apply(_Node):
     item: Id | None = None
     items: tuple[Id, ...] | None = Field(default=None, min_length=1)
     windows: tuple[Id, ...] | None = Field(default=None, min_length=1)
-    shared_materials: Annotated[int, BeforeValidator(lambda v: not_bool(v)), Field(ge=0)] = 0
+    shared_materials: Annotated[int, BeforeValidator(lambda v: not_bool(v)), Field(ge=0, le=100_000)] = 0
 
     @field_validator("items")
     @classmethod

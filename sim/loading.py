@@ -1,68 +1,78 @@
 """Reading scenario files (YAML) into :class:`~sim.scenario.Scenario` objects.
 
 This is the only place the library reads scenario files; the engine works on
-objects.  YAML syntax errors and duplicate keys are reported with the file,
-line and column; everything else with the field path.
+objects.  Every problem is reported with the file, the line and column, and
+(except YAML syntax) the field path: ``county.yaml:57:18: items[3].department:
+no department with id 'markett' (did you mean 'market'?)``.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .errors import Problem, ScenarioError
+from .errors import Problem, ScenarioError, parse_path
 from .scenario import Scenario
+from .yaml_source import Positions, YamlProblem, parse_yaml
 
-__all__ = ["load_scenario", "read_yaml", "reform_plan", "attribution_plan"]
+MAX_FILE_BYTES = 50 * 10**6
+"""Largest scenario file read (the shipped ones are under 100 kB)."""
 
-
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML loader that refuses duplicate keys instead of keeping the last."""
-
-
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    loader.flatten_mapping(node)
-    out: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in out:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", mark
-            )
-        out[key] = loader.construct_object(value_node, deep=deep)
-    return out
+__all__ = ["load_scenario", "read_source", "read_yaml", "reform_plan", "attribution_plan"]
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+MAX_BASE_CHAIN = 32
+"""Most files in a chain of ``base:`` references (a file, its base, the base's base ...)."""
+
+
+def read_source(path: str | os.PathLike) -> tuple[Any, Positions]:
+    """(data, positions) of a YAML file; any problem reading it becomes a :class:`ScenarioError`."""
+    p = Path(path)
+    src = str(p)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem("(file)", "file not found")], src) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem("(file)", "is a directory, not a scenario file")], src) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError([Problem("(file)", f"cannot be read: {reason}")], src) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [Problem("(file)", f"is {len(raw) / 1e6:.0f} MB; a scenario file may be at most {MAX_FILE_BYTES // 10**6} MB")],
+            src,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem("(file)", f"not UTF-8 text (byte {raw[exc.start]:#04x})", line)], src) from None
+    try:
+        return parse_yaml(text)
+    except YamlProblem as exc:
+        raise ScenarioError([Problem("(file)", exc.reason, exc.line, exc.column)], src) from None
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
-    """Parse a YAML file, turning syntax errors into a :class:`ScenarioError`."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem("(file)", "file not found")], str(p)) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem("(file)", "is a directory, not a scenario file")], str(p)) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem("(file)", f"not UTF-8 text ({exc.reason})")], str(p)) from None
-    except OSError as exc:
-        raise ScenarioError([Problem("(file)", exc.strerror or str(exc))], str(p)) from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe loader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioError([Problem(where, f"YAML syntax: {reason}")], str(p)) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem("(file)", f"YAML syntax: {exc}")], str(p)) from None
+    """Parse a YAML file, turning any problem with it into a :class:`ScenarioError`."""
+    return read_source(path)[0]
+
+
+def _located(exc: ScenarioError, positions: Positions, src: str) -> ScenarioError:
+    """The error with the line and column of each of its own file's problems."""
+    out = []
+    for p in exc.problems:
+        if p.file is None and p.line is None and p.path != "(file)":
+            at = positions.find(() if p.path.startswith("(") else parse_path(p.path), p.key)
+            if at is not None:
+                p = replace(p, line=at[0], column=at[1])
+        out.append(p)
+    out.sort(key=lambda p: (p.file is not None, p.file or "", p.line or 0, p.column or 0))  # in file order
+    return ScenarioError(out, src)
 
 
 def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
@@ -81,12 +91,16 @@ def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
     Raises :class:`ScenarioError` naming the file, every field path at fault and
     what is wrong with it.
     """
-    data = read_yaml(path)
+    src = str(path)
+    data, positions = read_source(path)
     if data is None:
-        raise ScenarioError([Problem("(top level)", "the file is empty")], str(path))
-    if isinstance(data, dict) and "base" in data:
-        return _load_reformed(Path(path), data, _seen)
-    return Scenario.from_dict(data, source=str(path))
+        raise ScenarioError([Problem("(top level)", "the file is empty")], src)
+    try:
+        if isinstance(data, dict) and "base" in data:
+            return _load_reformed(Path(path), data, _seen)
+        return Scenario.from_dict(data, source=src)
+    except ScenarioError as exc:
+        raise _located(exc.with_source(src), positions, src) from None
 
 
 def reform_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str, dict]]]:
@@ -100,23 +114,39 @@ def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str
     data = dict(data)
     base_ref = data.pop("base")
     reforms = data.pop("reforms", [])
-    if not isinstance(base_ref, str):
+    if not isinstance(base_ref, str) or not base_ref.strip():
         raise ScenarioError([Problem("base", "must be the path of a scenario file")], src)
-    base_path = (path.parent / base_ref).resolve()
+    if "\0" in base_ref:
+        raise ScenarioError([Problem("base", "a file path cannot contain a NUL character")], src)
+    if len(seen) >= MAX_BASE_CHAIN:
+        raise ScenarioError(
+            [Problem("base", f"more than {MAX_BASE_CHAIN} files in a chain of base: references")], src
+        )
+    try:
+        base_path = (path.parent / base_ref).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ScenarioError([Problem("base", f"not a usable file path: {exc}")], src) from None
+    if not base_path.is_file():
+        what = "is a directory, not a scenario file" if base_path.is_dir() else "no such file"
+        raise ScenarioError([Problem("base", f"{what}: {base_ref}")], src)
     if base_path in seen or base_path == path.resolve():
         raise ScenarioError([Problem("base", f"files name each other as base: {base_ref}")], src)
     try:
-        base = load_scenario(base_path, seen + (path.resolve(),))
+        base = load_scenario(path.parent / base_ref, seen + (path.resolve(),))
     except ScenarioError as exc:
-        raise ScenarioError([Problem("base", f"{base_ref}: {p}") for p in exc.problems], src) from None
+        # the base file's own problems, each with its file, line and column
+        raise ScenarioError([p if p.file else replace(p, file=exc.source) for p in exc.problems], src) from None
     if not isinstance(reforms, list):
         raise ScenarioError([Problem("reforms", "must be a list of {reform: name, ...parameters}")], src)
     fields = set(Scenario.model_fields) | {"reforms"}
+    unknown = []
     for k in data:
         if k not in fields:
             close = difflib.get_close_matches(str(k), sorted(fields), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ScenarioError([Problem(str(k), f"unknown field of a reformed scenario{hint}")], src)
+            unknown.append(Problem("(top level)", f"unknown field '{k}' of a reformed scenario{hint}", key=str(k)))
+    if unknown:
+        raise ScenarioError(unknown, src)
     try:
         scenario = base.evolve(**data) if data else base
     except ScenarioError as exc:
@@ -128,7 +158,7 @@ def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str
         group = spec.get("group")
         if group is not None and not isinstance(group, str):
             raise ScenarioError([Problem(f"reforms[{i}].group", "must be a name (text)")], src)
-        plan.append((spec["reform"], {k: v for k, v in spec.items() if k not in ("reform", "group")}))
+        plan.append((spec["reform"], {str(k): v for k, v in spec.items() if k not in ("reform", "group")}))
         groups.append(group)
     return scenario, plan, groups
 
@@ -140,10 +170,13 @@ def attribution_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str,
     switched on together (e.g. a window that a later reform needs).
     """
     p = Path(path)
-    data = read_yaml(p)
+    data, positions = read_source(p)
     if not isinstance(data, dict) or "base" not in data:
         raise ScenarioError([Problem("base", "this file names no base scenario and reforms")], str(p))
-    return _plan(p, data, ())
+    try:
+        return _plan(p, data, ())
+    except ScenarioError as exc:
+        raise _located(exc.with_source(str(p)), positions, str(p)) from None
 
 
 def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:

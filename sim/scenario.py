@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, Union
 
@@ -32,7 +33,7 @@ from pydantic import (
 )
 
 from .calendar import Calendar
-from .distributions import Distribution, Fixed, NoBool
+from .distributions import MAX_CV, MAX_VALUE, Distribution, Fixed, NoBool
 from .errors import Problem, ScenarioError
 from .flow import FlowNode, as_flow
 
@@ -59,10 +60,22 @@ __all__ = [
 ]
 
 Id = Annotated[str, Field(min_length=1, pattern=r"^[^\s\[\].]+$")]
+# Bounds keep every number computable; each is far beyond a real service hall.
+MAX_COUNT = 100_000
+"""Most positions at a window group, staff in a role, replications, meeting places ..."""
+MAX_RUN_WORKING_DAYS = 25_000
+"""Longest warm-up, horizon or drain (about 100 years of working days)."""
+MAX_PER_DAY = 1_000_000
+"""Most arrivals per working day of one case type (per_hour: a tenth of it)."""
+
 Probability = Annotated[float, NoBool, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNeg = Annotated[float, NoBool, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, NoBool, Field(gt=0, allow_inf_nan=False)]
-Count = Annotated[int, NoBool, Field(ge=1)]
+NonNeg = Annotated[float, NoBool, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
+Pos = Annotated[float, NoBool, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
+Count = Annotated[int, NoBool, Field(ge=1, le=MAX_COUNT)]
+RunDays = Annotated[float, NoBool, Field(ge=0, le=MAX_RUN_WORKING_DAYS, allow_inf_nan=False)]
+
+
+_HOUR = re.compile(r"^\s*(\d{1,2})(?::00)?\s*$")
 
 
 def _freeze(d: dict) -> Mapping:
@@ -198,7 +211,7 @@ class Item(_Spec):
     handoff: Handoff = Handoff()
     statutory_limit_days: NonNeg | None = None
     promised_limit_days: NonNeg | None = None
-    materials: Annotated[int, NoBool, Field(ge=0)] = 0
+    materials: Annotated[int, NoBool, Field(ge=0, le=MAX_COUNT)] = 0
     incomplete_probability: Probability = 0.0
     tolerated_share: Probability = Field(
         default=0.0,
@@ -301,7 +314,7 @@ class Meeting(_Duration):
     name: str = ""
     every_working_days: Count
     at: str = "09:00"
-    first_working_day: Annotated[int, NoBool, Field(ge=0)] = 0
+    first_working_day: Annotated[int, NoBool, Field(ge=0, le=MAX_RUN_WORKING_DAYS)] = 0
     capacity_per_sitting: Count | None = None
 
     @field_validator("at")
@@ -351,11 +364,11 @@ class Arrivals(_Spec):
     gamma variate of mean 1 and that cv: negative-binomial counts).
     """
 
-    per_day: Pos | None = None
-    per_hour: Pos | None = None
+    per_day: Annotated[float, NoBool, Field(gt=0, le=MAX_PER_DAY, allow_inf_nan=False)] | None = None
+    per_hour: Annotated[float, NoBool, Field(gt=0, le=MAX_PER_DAY / 10, allow_inf_nan=False)] | None = None
     interarrival_minutes: Distribution | None = None
     hourly_profile: _frozen_map(NonNeg) = Field(default_factory=lambda: MappingProxyType({}))
-    day_to_day_cv: NonNeg = 0.0
+    day_to_day_cv: Annotated[float, NoBool, Field(ge=0, le=MAX_CV, allow_inf_nan=False)] = 0.0
 
     @field_validator("hourly_profile", mode="before")
     @classmethod
@@ -363,12 +376,12 @@ class Arrivals(_Spec):
         if isinstance(v, dict):
             out = {}
             for k, w in v.items():
-                try:
-                    h = int(str(k).split(":")[0])
-                except ValueError:
-                    raise ValueError(f"hour {k!r} is not a clock hour 0-23") from None
-                if not 0 <= h <= 23:
-                    raise ValueError(f"hour {k!r} is not a clock hour 0-23")
+                m = _HOUR.match(str(k)) if isinstance(k, (int, str)) and not isinstance(k, bool) else None
+                if m is None or not 0 <= int(m.group(1)) <= 23:
+                    raise ValueError(f"hour {k!r} is not a clock hour: write 0-23, or HH:00 such as '09:00'")
+                h = int(m.group(1))
+                if str(h) in out:
+                    raise ValueError(f"hour {h} is listed twice")
                 out[str(h)] = w
             return out
         return v
@@ -381,9 +394,13 @@ class Arrivals(_Spec):
                 "give exactly one of per_day, per_hour or interarrival_minutes"
                 + (f" (got {', '.join(given)})" if given else "")
             )
+        if self.day_to_day_cv and self.day_to_day_cv < 1e-3:
+            raise ValueError(f"day_to_day_cv must be 0 (none) or at least 0.001 (got {self.day_to_day_cv:g})")
         if self.interarrival_minutes is not None:
-            if self.interarrival_minutes.mean <= 0:
-                raise ValueError("interarrival_minutes must have a positive mean")
+            if self.interarrival_minutes.mean < 1e-3:
+                raise ValueError(
+                    f"interarrival_minutes must have a mean of at least 0.001 minute (got {self.interarrival_minutes.mean:g})"
+                )
             if self.hourly_profile or self.day_to_day_cv:
                 raise ValueError("hourly_profile and day_to_day_cv apply to per_day/per_hour arrivals only")
         if self.hourly_profile and sum(self.hourly_profile.values()) <= 0:
@@ -427,7 +444,7 @@ class Agency(_Spec):
         default=0.3, description="multiplies items' incomplete_probability for assisted cases"
     )
     fix_factor: NonNeg = Field(default=0.5, description="multiplies the time to fix materials")
-    applicant_trips: Annotated[int, NoBool, Field(ge=0)] = Field(
+    applicant_trips: Annotated[int, NoBool, Field(ge=0, le=1000)] = Field(
         default=1, description="trips the applicant still makes (handing the case to the agent)"
     )
 
@@ -489,9 +506,9 @@ class RunSettings(_Spec):
     then are reported as unfinished.
     """
 
-    horizon_working_days: Pos = 20.0
-    warmup_working_days: NonNeg = 0.0
-    drain_working_days: NonNeg = 500.0
+    horizon_working_days: Annotated[float, NoBool, Field(gt=0, le=MAX_RUN_WORKING_DAYS, allow_inf_nan=False)] = 20.0
+    warmup_working_days: RunDays = 0.0
+    drain_working_days: RunDays = 500.0
     replications: Count = 10
     seed: Annotated[int, NoBool, Field(ge=0)] = 12345
 
@@ -521,21 +538,12 @@ class Scenario(_Spec):
 
         Raises :class:`ScenarioError` naming every problem with its field path.
         """
-        from .validation import check_references, problems_from_pydantic
+        from .validation import validate_scenario
 
-        if not isinstance(data, dict):
-            raise ScenarioError(
-                [Problem("(top level)", f"expected a mapping of scenario fields, got {type(data).__name__}")],
-                source,
-            )
         try:
-            scenario = cls.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(problems_from_pydantic(exc, data), source) from None
-        problems = check_references(scenario)
-        if problems:
-            raise ScenarioError(problems, source)
-        return scenario
+            return validate_scenario(data)
+        except ScenarioError as exc:
+            raise exc.with_source(source) if source else exc from None
 
     def to_dict(self) -> dict:
         """Plain JSON-ready data; ``Scenario.from_dict(s.to_dict()) == s``."""

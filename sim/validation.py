@@ -7,29 +7,48 @@ found by :func:`check_references`.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
+import re
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable, Mapping, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from .calendar import parse_clock
-from .errors import Problem, format_path
+from .errors import Problem, format_path, parse_path
 from .flow import Apply, ExternalStep, precedence_edges, walk
 
-__all__ = ["problems_from_pydantic", "check_references"]
+__all__ = ["problems_from_pydantic", "check_references", "validate_scenario", "user_path"]
 
 
-def _field_vocabulary() -> set[str]:
-    from . import calendar, distributions, flow, scenario
+def _models_in(annotation: Any) -> list[tuple[str | None, type]]:
+    """(tag, model class) pairs a field of this type can hold (through tuples, unions, tags)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *meta = get_args(annotation)
+        tag = next((m.tag for m in meta if isinstance(m, Tag)), None)
+        return [(tag or t, m) for t, m in _models_in(inner)]
+    if origin is not None:
+        return [pair for a in get_args(annotation) if a is not Ellipsis for pair in _models_in(a)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(None, annotation)]
+    return []
 
-    names: set[str] = set()
-    for mod in (scenario, flow, distributions, calendar):
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
-                for fname, f in obj.model_fields.items():
-                    names.add(f.alias or fname)
-    return names
+
+def _fields_at(loc: Iterable[Any]) -> set[str]:
+    """Field names of the object at pydantic location ``loc`` (tags included) of a scenario."""
+    from .scenario import Scenario
+
+    pairs: list[tuple[str | None, type]] = [(None, Scenario)]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(part, str) and part.startswith("[") and part.endswith("]"):
+            pairs = [(t, m) for t, m in pairs if t == part]
+            continue
+        pairs = [pair for _, m in pairs if part in m.model_fields for pair in _models_in(m.model_fields[part].annotation)]
+    return {f.alias or name for _, m in pairs for name, f in m.model_fields.items()}
 
 
 def _strip(loc: Iterable[Any]) -> list[Any]:
@@ -48,6 +67,27 @@ def _lookup(data: Any, loc: list[Any]) -> Any:
     return cur
 
 
+def user_path(loc: Iterable[Any], data: Any) -> list[Any]:
+    """A model location as the user wrote it: a flow written as a plain list has no 'sequence' key.
+
+    ``("case_types", 0, "flow", "sequence", 1)`` becomes ``("case_types", 0, "flow", 1)``
+    when the file's flow is a list.
+    """
+    out: list[Any] = []
+    cur = data
+    for part in loc:
+        if part == "sequence" and isinstance(cur, (list, tuple)):
+            continue
+        out.append(part)
+        if isinstance(cur, Mapping) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, (list, tuple)) and isinstance(part, int) and 0 <= part < len(cur):
+            cur = cur[part]
+        else:
+            cur = None
+    return out
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -55,7 +95,6 @@ def _show(value: Any) -> str:
 
 def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Problem]:
     """Rewrite pydantic's errors as problems with our paths and wording."""
-    vocab: set[str] | None = None
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
@@ -68,14 +107,19 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Probl
             continue  # elements were invalid; pydantic then counts them as missing
         msg = err["msg"]
         given = err.get("input")
-        if loc and loc[-1] == "value" and isinstance(_lookup(data, loc[:-1]), (int, float)):
+        if loc and loc[-1] == "value" and isinstance(_lookup(data, user_path(loc[:-1], data)), (int, float)):
             loc = loc[:-1]  # a bare number written for a distribution
         if kind == "extra_forbidden":
             name = loc[-1] if loc else "?"
-            vocab = vocab or _field_vocabulary()
+            vocab = _fields_at(err["loc"][:-1])
             close = difflib.get_close_matches(str(name), sorted(vocab), n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             out_loc, text = loc[:-1], f"unknown field '{name}'{hint}"
+            key = (format_path(user_path(out_loc, data)), text)
+            if key not in seen:
+                seen.add(key)
+                out.append(Problem(*key, key=str(name)))
+            continue
         elif kind == "missing":
             out_loc, text = loc, "required field is missing"
         elif kind == "too_short":
@@ -93,7 +137,7 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Probl
                 if not isinstance(given, (dict, list)):
                     msg += f" (got {_show(given)})"
             out_loc, text = loc, msg
-        key = (format_path(out_loc), text)
+        key = (format_path(user_path(out_loc, data)), text)
         if key not in seen:
             seen.add(key)
             out.append(Problem(*key))
@@ -115,9 +159,11 @@ def _unknown(ref: str, known, what: str) -> str:
     return f"no {what} with id {ref!r}{hint}"
 
 
-def _staff_problems(path: str, department: str | None, role: str, item_department: str, depts) -> list[Problem]:
+def _staff_problems(path: str, department: str | None, role: str, item_department: str, depts, invalid=()) -> list[Problem]:
     """Work done by ``role`` of ``department`` (default: the item's): both must exist."""
     dept_id = department or item_department
+    if dept_id in invalid:
+        return []
     if department is not None and department not in depts:
         return [Problem(f"{path}.department", _unknown(department, depts, "department"))]
     if dept_id in depts and role not in depts[dept_id].staff:
@@ -126,8 +172,18 @@ def _staff_problems(path: str, department: str | None, role: str, item_departmen
     return []
 
 
-def check_references(s) -> list[Problem]:
-    """Every cross-reference problem in a structurally valid scenario."""
+def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Problem]:
+    """Every cross-reference problem in a structurally valid scenario.
+
+    ``invalid`` names, per collection (``sites``, ``items`` ...), ids of
+    entries that were left out because their own fields are invalid: a
+    reference to them is not reported as unknown, and checks that need every
+    entry of that collection are skipped.
+    """
+    invalid = invalid or {}
+    bad_sites, bad_depts, bad_items = invalid.get("sites", set()), invalid.get("departments", set()), invalid.get("items", set())
+    bad_windows, bad_externals = invalid.get("windows", set()), invalid.get("externals", set())
+    all_windows = "windows" not in invalid
     P: list[Problem] = []
     P += _duplicates(s.sites, "site", "sites")
     P += _duplicates(s.departments, "department", "departments")
@@ -143,43 +199,46 @@ def check_references(s) -> list[Problem]:
 
     for i, r in enumerate(s.travel.routes):
         for j, end in enumerate(r.between):
-            if end != "home" and end not in sites:
+            if end != "home" and end not in sites and end not in bad_sites:
                 P.append(Problem(f"travel.routes[{i}].between[{j}]", _unknown(end, sites | {"home"}, "site")))
         if r.between[0] == r.between[1]:
             P.append(Problem(f"travel.routes[{i}].between", "a route needs two different sites"))
     for i, d in enumerate(s.departments):
-        if d.site not in sites:
+        if d.site not in sites and d.site not in bad_sites:
             P.append(Problem(f"departments[{i}].site", _unknown(d.site, sites, "site")))
     accepted: set[str] = set()
     for i, w in enumerate(s.windows):
-        if w.site not in sites:
+        if w.site not in sites and w.site not in bad_sites:
             P.append(Problem(f"windows[{i}].site", _unknown(w.site, sites, "site")))
         for j, it in enumerate(w.items):
-            if it not in items:
+            if it not in items and it not in bad_items:
                 P.append(Problem(f"windows[{i}].items[{j}]", _unknown(it, items, "item")))
         accepted.update(w.items)
     for i, it in enumerate(s.items):
         p = f"items[{i}]"
-        if it.department not in depts:
+        if it.department not in depts and it.department not in bad_depts:
             P.append(Problem(f"{p}.department", _unknown(it.department, depts, "department")))
-        if it.id not in accepted:
+        if it.id not in accepted and all_windows:
             P.append(Problem(f"{p}", f"no window accepts item {it.id!r}: add it to some window's items"))
         for j, st in enumerate(it.steps):
-            P += _staff_problems(f"{p}.steps[{j}]", st.department, st.role, it.department, depts)
+            P += _staff_problems(f"{p}.steps[{j}]", st.department, st.role, it.department, depts, bad_depts)
         if it.inspection is not None:
             ins = it.inspection
-            P += _staff_problems(f"{p}.inspection", ins.department, ins.role, it.department, depts)
+            P += _staff_problems(f"{p}.inspection", ins.department, ins.role, it.department, depts, bad_depts)
         keys = [st.key for st in it.steps]
         for j, k in enumerate(keys):
             if keys.index(k) != j:
                 P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {k!r}: give each an 'id'"))
         for j, dep in enumerate(it.issued_after):
+            if dep in bad_items:
+                continue
             if dep not in items:
                 P.append(Problem(f"{p}.issued_after[{j}]", _unknown(dep, items, "item")))
             elif dep == it.id:
                 P.append(Problem(f"{p}.issued_after[{j}]", f"item {it.id!r} cannot wait for its own result"))
     P += _issue_cycles(s.items)
 
+    P += _run_fits_the_calendar(s)
     open_spans = s.calendar.spans
     for i, e in enumerate(s.externals):
         if e.kind == "meeting":
@@ -199,12 +258,16 @@ def check_references(s) -> list[Problem]:
                 field = "item" if node.item is not None else "items"
                 missing = False
                 for k, it in enumerate(node.item_ids):
-                    if it not in items:
+                    if it in bad_items:
+                        missing = True
+                    elif it not in items:
                         missing = True
                         sub = f"{here}.item" if node.item is not None else f"{here}.items[{k}]"
                         P.append(Problem(sub, _unknown(it, items, "item")))
                 windows = {w.id: w for w in s.windows}
                 for k, w in enumerate(node.windows or ()):
+                    if w in bad_windows:
+                        continue
                     if w not in windows:
                         P.append(Problem(f"{here}.windows[{k}]", _unknown(w, windows, "window")))
                     elif not missing:
@@ -213,7 +276,7 @@ def check_references(s) -> list[Problem]:
                             P.append(
                                 Problem(f"{here}.windows[{k}]", f"window {w!r} does not accept {', '.join(refused)}")
                             )
-                if not missing and node.windows is None and not s.windows_for(node.item_ids):
+                if not missing and all_windows and node.windows is None and not s.windows_for(node.item_ids):
                     P.append(
                         Problem(
                             f"{here}.{field}",
@@ -231,7 +294,7 @@ def check_references(s) -> list[Problem]:
                                 f"{'+'.join(str(c) for c in counts)}: at most {most} can be shared",
                             )
                         )
-            elif isinstance(node, ExternalStep) and node.external not in externals:
+            elif isinstance(node, ExternalStep) and node.external not in externals and node.external not in bad_externals:
                 P.append(Problem(f"{here}.external", _unknown(node.external, externals, "external")))
         preds, keys = precedence_edges(ct.flow)
         nodes = [(n, loc) for n, loc in walk(ct.flow)]
@@ -250,8 +313,34 @@ def check_references(s) -> list[Problem]:
         except CycleError as err:
             cyc = err.args[1]
             names = [nodes[i][0].key or type(nodes[i][0]).__name__.lower() for i in cyc]
-            P.append(Problem(f"{base}", "precedence cycle: " + " -> ".join(str(x) for x in names)))
+            P.append(Problem(f"{base}", "precedence cycle: " + " -> ".join(str(x) for x in names) + _cycle_cause(nodes, keys, set(cyc))))
     return P
+
+
+def _run_fits_the_calendar(s) -> list[Problem]:
+    """The run must end before the year 9999 (the last date the calendar can count)."""
+    cal, run = s.calendar, s.run
+    per_week = 7 if cal.always_open else len(cal.working_weekdays)
+    days = (run.warmup_working_days + run.horizon_working_days + run.drain_working_days) * 7 / per_week
+    days += len(cal.holidays) + 366  # every holiday may fall on a working day; a year's margin
+    if cal.start_date.toordinal() + days >= _dt.date(9999, 1, 1).toordinal():
+        return [Problem("run", f"warm-up, horizon and drain from {cal.start_date} run past the year 9999: "
+                               "start earlier or shorten them")]
+    return []
+
+
+def _cycle_cause(nodes, keys, cycle: set[int]) -> str:
+    """The blocks whose 'after' closes a cycle, e.g. a block that waits for a block inside it."""
+    index = {id(n): i for i, (n, _) in enumerate(nodes)}
+    causes = []
+    for n, loc in nodes:
+        inside = {index[id(d)] for d, _ in walk(n)}
+        for ref in n.after:
+            if any(j in cycle for j in keys.get(ref, [])) and inside & cycle:
+                who = n.key or format_path(loc) or "the flow"
+                within = " (a block inside it)" if any(j in inside for j in keys.get(ref, [])) else ""
+                causes.append(f"block {who!r} waits for {ref!r}{within}")
+    return f"; {', '.join(causes)}" if causes else ""
 
 
 def _issue_cycles(items) -> list[Problem]:
@@ -267,4 +356,101 @@ def _issue_cycles(items) -> list[Problem]:
             f"items[{index[loop[0]]}].issued_after",
             "items wait for each other's results and would never be issued: " + " -> ".join(loop),
         )]
+    return []
+
+
+_COLLECTIONS = ("sites", "departments", "windows", "items", "externals", "case_types")
+_ID = re.compile(r"^[^\s\[\].]+$")
+
+
+class _SetAside(set):
+    """Ids of entries set aside for invalid fields; ``ANY`` if one had no usable id."""
+
+    ANY = "\0any"
+
+    def __contains__(self, ident) -> bool:
+        return set.__contains__(self, self.ANY) or set.__contains__(self, ident)
+
+
+def validate_scenario(data: Any):
+    """Validate plain data into a :class:`~sim.scenario.Scenario`, or raise with every problem.
+
+    Field problems and reference problems come out together: entries whose
+    own fields are invalid are set aside, the rest is validated again and its
+    references checked (a reference to a set-aside entry is not reported).
+    Paths are written as in the data (a flow written as a list has no
+    ``sequence`` key).
+    """
+    from .errors import ScenarioError
+    from .scenario import Scenario
+
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem("(top level)", f"expected a mapping of scenario fields, got {type(data).__name__}")])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_pydantic(exc, data)
+        problems += _references_of_the_rest(data, exc)
+        raise ScenarioError(problems) from None
+    problems = check_references(scenario)
+    if problems:
+        raise ScenarioError([_as_written(p, data, {}) for p in problems])
+    return scenario
+
+
+def _as_written(p: Problem, data: Any, kept: Mapping[str, list[int]]) -> Problem:
+    """A reference problem's path in the user's data (original indices, no implied 'sequence')."""
+    loc = list(parse_path(p.path))
+    if len(loc) > 1 and loc[0] in kept and isinstance(loc[1], int):
+        loc[1] = kept[loc[0]][loc[1]]
+    return Problem(format_path(user_path(loc, data)), p.message)
+
+
+def _set_aside(data: dict, errors, kept: dict[str, list[int]], invalid: dict[str, set]) -> dict | None:
+    """``data`` without the entries (or top-level settings) the errors are in; None if that cannot be done."""
+    out = dict(data)
+    drop: dict[str, set[int]] = {}
+    for err in errors:
+        loc = err["loc"]
+        if not loc:
+            return None
+        head = loc[0]
+        if head in _COLLECTIONS:
+            if not (isinstance(out.get(head), list) and len(loc) > 1 and isinstance(loc[1], int)):
+                return None  # the list itself is wrong: its entries cannot be checked
+            drop.setdefault(head, set()).add(loc[1])
+        elif head == "name":
+            out["name"] = "-"
+        else:
+            out.pop(head, None)  # use the default (calendar, run ...)
+            invalid.setdefault(str(head), _SetAside())
+    for head, idx in drop.items():
+        ids = invalid.setdefault(head, _SetAside())
+        for i in idx:
+            entry = out[head][i]
+            ident = entry.get("id") if isinstance(entry, dict) else None
+            # an entry without a usable id may be what any unknown reference meant
+            ids.add(ident if isinstance(ident, str) and _ID.match(ident) else _SetAside.ANY)
+        out[head] = [v for i, v in enumerate(out[head]) if i not in idx]
+        kept[head] = [k for i, k in enumerate(kept[head]) if i not in idx]
+    return out
+
+
+def _references_of_the_rest(data: dict, exc: ValidationError) -> list[Problem]:
+    from .scenario import Scenario
+
+    kept = {h: list(range(len(data[h]))) for h in _COLLECTIONS if isinstance(data.get(h), list)}
+    invalid: dict[str, set] = {}
+    rest: dict | None = data
+    errors = exc.errors(include_url=False)
+    for _ in range(4):
+        rest = _set_aside(rest, errors, kept, invalid)
+        if rest is None:
+            return []
+        try:
+            scenario = Scenario.model_validate(rest)
+        except ValidationError as again:
+            errors = again.errors(include_url=False)
+            continue
+        return [_as_written(p, data, kept) for p in check_references(scenario, invalid)]
     return []

@@ -165,7 +165,7 @@ def test_cli_attribute_checks_scope_kpi_and_reforms_before_running(tmp_path, cap
     f.write_text("base: base.yaml\nreforms:\n  - {reform: centralise}\n  - {reform: reduce_feez}\n", encoding="utf-8")
     assert main(["attribute", str(f), "--reps", "2"]) == 2
     err = capsys.readouterr().err
-    assert f"{f}: reforms[1].reform: unknown reform 'reduce_feez'" in err and "(did you mean 'reduce_fees'?)" in err
+    assert f"{f}:4:14: reforms[1].reform: unknown reform 'reduce_feez'" in err and "(did you mean 'reduce_fees'?)" in err
     f.write_text("base: base.yaml\nreforms:\n  - {reform: centralise}\n", encoding="utf-8")
     assert main(["attribute", str(f), "--scope", "case_type:nope"]) == 2
     assert "--scope: 'case_type:nope' is not a scope" in capsys.readouterr().err

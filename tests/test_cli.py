@@ -127,18 +127,18 @@ def test_validate_bad_file_lists_every_problem(capsys, bad):
     rc, out, err = cli(capsys, "validate", bad)
     assert_bad_input(rc, out, err)
     assert out == ""
-    # the first problem set found is the field-level one (negative duration);
-    # the misspelt department is a reference problem reported after it is fixed
+    # field and reference problems together, in file order, each at its line and column
     assert err.splitlines() == [
-        f"{bad}: 1 problem",
-        f"{bad}: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
+        f"{bad}: 2 problems",
+        f"{bad}:14:17: items[0].department: no department with id 'markt' (did you mean 'market'?)",
+        f"{bad}:23:69: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
     ]
     bad.write_text(BAD.replace("intake_minutes: -8", "intake_minutes: 8"), encoding="utf-8")
     rc, out, err = cli(capsys, "validate", bad)
     assert_bad_input(rc, out, err)
     assert err.splitlines() == [
         f"{bad}: 1 problem",
-        f"{bad}: items[0].department: no department with id 'markt' (did you mean 'market'?)",
+        f"{bad}:14:17: items[0].department: no department with id 'markt' (did you mean 'market'?)",
     ]
 
 
@@ -152,12 +152,10 @@ def test_validate_several_problems_one_line_each(capsys, tmp_path):
     assert_bad_input(rc, out, err)
     lines = err.splitlines()
     assert lines[0] == f"{p}: 2 problems"
-    assert sorted(lines[1:]) == sorted(
-        [
-            f"{p}: items[0].incomplete_probability: must be less than or equal to 1 (got 1.1)",
-            f"{p}: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
-        ]
-    )
+    assert lines[1:] == [
+        f"{p}:19:29: items[0].incomplete_probability: must be less than or equal to 1 (got 1.1)",
+        f"{p}:23:69: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
+    ]
 
 
 @pytest.mark.parametrize("command", ["validate", "run"])
@@ -174,7 +172,7 @@ def test_yaml_syntax_error(capsys, tmp_path):
     p.write_text("name: x\ndescription: a: b\n", encoding="utf-8")
     rc, out, err = cli(capsys, "validate", p)
     assert_bad_input(rc, out, err)
-    assert f"{p}: line 2, column 15: YAML syntax" in err
+    assert f"{p}:2:15: (file): YAML syntax: mapping values are not allowed here" in err
 
 
 def test_empty_file(capsys, tmp_path):
@@ -252,7 +250,7 @@ def test_run_bad_file_prints_nothing_on_stdout(capsys, bad):
     rc, out, err = cli(capsys, "run", bad, "--json")
     assert_bad_input(rc, out, err)
     assert out == ""
-    assert f"{bad}: items[1].intake_minutes:" in err
+    assert f"{bad}:23:69: items[1].intake_minutes:" in err
 
 
 # -- run --out -----------------------------------------------------------------------------------
@@ -362,6 +360,7 @@ def test_subprocess_bad_scenario(bad):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
-        f"{bad}: 1 problem",
-        f"{bad}: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
+        f"{bad}: 2 problems",
+        f"{bad}:14:17: items[0].department: no department with id 'markt' (did you mean 'market'?)",
+        f"{bad}:23:69: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
     ]

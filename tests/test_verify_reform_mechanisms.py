@@ -840,20 +840,20 @@ def test_base_validation_data_is_valid():
     [
         (
             lambda d: d["case_types"][0]["flow"][0].update(windows=["nope"]),
-            "case_types[0].flow.sequence[0].windows[0]: no window with id 'nope'",
+            "case_types[0].flow[0].windows[0]: no window with id 'nope'",
         ),
         (
             lambda d: d["case_types"][0]["flow"][0].update(windows=["w2"]),
-            "case_types[0].flow.sequence[0].windows[0]: window 'w2' does not accept b",
+            "case_types[0].flow[0].windows[0]: window 'w2' does not accept b",
         ),
         (
             lambda d: d["case_types"][0]["flow"][0].update(shared_materials=5),
-            "case_types[0].flow.sequence[0].shared_materials: 5 shared materials, but the items ask for 4+6: "
+            "case_types[0].flow[0].shared_materials: 5 shared materials, but the items ask for 4+6: "
             "at most 4 can be shared",
         ),
         (
             lambda d: d["case_types"][0]["flow"][0].update(shared_materials=-1),
-            "case_types[0].flow.sequence[0].shared_materials: ",
+            "case_types[0].flow[0].shared_materials: ",
         ),
         (lambda d: d["items"][0].update(tolerated_share=1.5), "items[0].tolerated_share: "),
         (
@@ -872,7 +872,7 @@ def test_base_validation_data_is_valid():
         (lambda d: d.update(agency={"applicant_trips": -1}), "agency.applicant_trips: "),
         (
             lambda d: d["case_types"][0]["flow"].append({"choice": [{"probability": 1, "flow": []}], "draw": "in park"}),
-            "case_types[0].flow.sequence[1].draw: an id may not contain spaces",
+            "case_types[0].flow[1].draw: an id may not contain spaces",
         ),
     ],
     ids=[

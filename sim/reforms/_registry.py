@@ -87,6 +87,8 @@ def call_problems(name: str, params: dict) -> list[Problem]:
     An unknown reform, unknown parameters and missing required ones; value
     checks happen when the reform is applied.
     """
+    if not isinstance(name, str):
+        return [Problem("reform", f"must be the name of a reform (text), got {type(name).__name__}; known: {', '.join(REFORMS)}")]
     r = REFORMS.get(name)
     if r is None:
         close = difflib.get_close_matches(str(name), list(REFORMS), n=1, cutoff=0.6)
@@ -94,7 +96,7 @@ def call_problems(name: str, params: dict) -> list[Problem]:
         return [Problem("reform", f"unknown reform {name!r}{hint}")]
     known = {p.name: p for p in r.parameters}
     problems = [
-        Problem(k, f"unknown parameter of {name}; its parameters: {', '.join(known) or 'none'}")
+        Problem(str(k), f"unknown parameter of {name}; its parameters: {', '.join(known) or 'none'}")
         for k in params
         if k not in known
     ]
