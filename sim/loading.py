@@ -21,7 +21,7 @@ from .yaml_source import Positions, YamlProblem, parse_yaml
 MAX_FILE_BYTES = 50 * 10**6
 """Largest scenario file read (the shipped ones are under 100 kB)."""
 
-__all__ = ["load_scenario", "read_source", "read_yaml", "reform_plan", "attribution_plan"]
+__all__ = ["load_scenario", "read_source", "read_yaml", "reform_plan", "attribution_plan", "with_positions"]
 
 
 MAX_BASE_CHAIN = 32
@@ -62,7 +62,7 @@ def read_yaml(path: str | os.PathLike) -> Any:
     return read_source(path)[0]
 
 
-def _located(exc: ScenarioError, positions: Positions, src: str) -> ScenarioError:
+def with_positions(exc: ScenarioError, positions: Positions, src: str) -> ScenarioError:
     """The error with the line and column of each of its own file's problems."""
     out = []
     for p in exc.problems:
@@ -100,7 +100,7 @@ def load_scenario(path: str | os.PathLike, _seen: tuple = ()) -> Scenario:
             return _load_reformed(Path(path), data, _seen)
         return Scenario.from_dict(data, source=src)
     except ScenarioError as exc:
-        raise _located(exc.with_source(src), positions, src) from None
+        raise with_positions(exc.with_source(src), positions, src) from None
 
 
 def reform_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str, dict]]]:
@@ -176,7 +176,7 @@ def attribution_plan(path: str | os.PathLike) -> tuple[Scenario, list[tuple[str,
     try:
         return _plan(p, data, ())
     except ScenarioError as exc:
-        raise _located(exc.with_source(str(p)), positions, str(p)) from None
+        raise with_positions(exc.with_source(str(p)), positions, str(p)) from None
 
 
 def _load_reformed(path: Path, data: dict, seen: tuple) -> Scenario:

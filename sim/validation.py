@@ -36,11 +36,12 @@ def _models_in(annotation: Any) -> list[tuple[str | None, type]]:
     return []
 
 
-def _fields_at(loc: Iterable[Any]) -> set[str]:
-    """Field names of the object at pydantic location ``loc`` (tags included) of a scenario."""
-    from .scenario import Scenario
+def _fields_at(loc: Iterable[Any], root: type | None = None) -> set[str]:
+    """Field names of the object at pydantic location ``loc`` (tags included) of a ``root`` model (a scenario)."""
+    if root is None:
+        from .scenario import Scenario as root
 
-    pairs: list[tuple[str | None, type]] = [(None, Scenario)]
+    pairs: list[tuple[str | None, type]] = [(None, root)]
     for part in loc:
         if isinstance(part, int):
             continue
@@ -93,8 +94,12 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Problem]:
-    """Rewrite pydantic's errors as problems with our paths and wording."""
+def problems_from_pydantic(exc: ValidationError, data: Any = None, root: type | None = None) -> list[Problem]:
+    """Rewrite pydantic's errors as problems with our paths and wording.
+
+    ``root`` is the model validated (default: a scenario); unknown fields get
+    suggestions from the fields of the object they were written in.
+    """
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
@@ -111,7 +116,7 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None) -> list[Probl
             loc = loc[:-1]  # a bare number written for a distribution
         if kind == "extra_forbidden":
             name = loc[-1] if loc else "?"
-            vocab = _fields_at(err["loc"][:-1])
+            vocab = _fields_at(err["loc"][:-1], root)
             close = difflib.get_close_matches(str(name), sorted(vocab), n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             out_loc, text = loc[:-1], f"unknown field '{name}'{hint}"

@@ -105,7 +105,7 @@ def test_bad_experiment_files_name_the_file_and_field(tmp_path, capsys):
         "tests": [{"claim": "c", "measure": {"kpi": "lead_time_working_days_mean", "scenario": "after"},
                    "holds_if": "approx", "claimed": 1}],
     }))
-    with pytest.raises(ScenarioError, match=r"bad\.yaml: tests.*tolerance"):
+    with pytest.raises(ScenarioError, match=r"bad\.yaml:6:3: tests\[0\]: .*tolerance"):
         load_experiment(bad)
     assert main(["experiment", str(bad)]) == 2
     err = capsys.readouterr().err

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problem, ScenarioError
-from ..loading import read_yaml
+from ..loading import read_source, with_positions
 from ..validation import problems_from_pydantic
 
 __all__ = ["Claim", "load_claims"]
@@ -42,7 +42,7 @@ class Claim(BaseModel):
 def load_claims(path: str | Path) -> dict[str, Claim]:
     """Claims by id, validated; duplicate ids are refused."""
     p = Path(path)
-    data = read_yaml(p)
+    data, positions = read_source(p)
     if not isinstance(data, list):
         raise ScenarioError([Problem("(file)", "the claims catalogue is a list of claims")], str(p))
     out: dict[str, Claim] = {}
@@ -51,11 +51,14 @@ def load_claims(path: str | Path) -> dict[str, Claim]:
         try:
             c = Claim.model_validate(entry)
         except ValidationError as exc:
-            problems += [Problem(f"[{i}].{q.path}", q.message) for q in problems_from_pydantic(exc, entry)]
+            problems += [
+                Problem(f"[{i}].{q.path}" if not q.path.startswith("(") else f"[{i}]", q.message, key=q.key)
+                for q in problems_from_pydantic(exc, entry, Claim)
+            ]
             continue
         if c.id in out:
             problems.append(Problem(f"[{i}].id", f"duplicate claim id {c.id!r}"))
         out[c.id] = c
     if problems:
-        raise ScenarioError(problems, str(p))
+        raise with_positions(ScenarioError(problems), positions, str(p))
     return out

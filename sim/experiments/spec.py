@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..errors import Problem, ScenarioError
 from ..validation import problems_from_pydantic
 from ..kpis import KPIS
-from ..loading import read_yaml
+from ..loading import read_source, with_positions
 from .assumptions import ASSUMPTIONS
 
 __all__ = ["Experiment", "ClaimTest", "Measure", "LimitMeasure", "load_experiment", "Departure"]
@@ -230,16 +230,15 @@ class Experiment(_Spec):
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate one experiment file."""
     p = Path(path)
-    data = read_yaml(p)
+    data, positions = read_source(p)
     if not isinstance(data, dict):
         raise ScenarioError([Problem("(file)", "an experiment file is a mapping of fields")], str(p))
     try:
         exp = Experiment.model_validate({**data, "source": str(p)})
     except ValidationError as exc:
-        raise ScenarioError(problems_from_pydantic(exc, data), str(p)) from None
+        raise with_positions(ScenarioError(problems_from_pydantic(exc, data, Experiment)), positions, str(p)) from None
     missing = [lab for lab in exp.scenarios if not exp.scenario_path(lab).is_file()]
     if missing:
-        raise ScenarioError(
-            [Problem(f"scenarios.{lab}", f"file not found: {exp.scenario_path(lab)}") for lab in missing], str(p)
-        )
+        problems = [Problem(f"scenarios.{lab}", f"file not found: {exp.scenario_path(lab)}") for lab in missing]
+        raise with_positions(ScenarioError(problems), positions, str(p))
     return exp
