@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import (
@@ -78,8 +77,44 @@ RunDays = Annotated[float, NoBool, Field(ge=0, le=MAX_RUN_WORKING_DAYS, allow_in
 _HOUR = re.compile(r"^\s*(\d{1,2})(?::00)?\s*$")
 
 
+class FrozenMap(Mapping):
+    """A read-only mapping that pickles and deep-copies (unlike ``MappingProxyType``).
+
+    Scenarios travel to worker processes, so every part of them must pickle.
+    """
+
+    __slots__ = ("_d", "_hash")
+
+    def __init__(self, data=()):
+        self._d = dict(data)
+        self._hash = None
+
+    def __getitem__(self, key):
+        return self._d[key]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._d.items()))
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return dict(self._d) == dict(other) if isinstance(other, Mapping) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._d!r})"
+
+    def __reduce__(self):
+        return (FrozenMap, (self._d,))
+
+
 def _freeze(d: dict) -> Mapping:
-    return MappingProxyType(dict(d))
+    return FrozenMap(d)
 
 
 def _frozen_map(value_type):
@@ -127,7 +162,7 @@ class Department(_Spec):
     id: Id
     name: str = ""
     site: Id
-    staff: _frozen_map(Count) = Field(default_factory=lambda: MappingProxyType({}))
+    staff: _frozen_map(Count) = Field(default_factory=FrozenMap)
 
 
 class Window(_Spec):
@@ -367,7 +402,7 @@ class Arrivals(_Spec):
     per_day: Annotated[float, NoBool, Field(gt=0, le=MAX_PER_DAY, allow_inf_nan=False)] | None = None
     per_hour: Annotated[float, NoBool, Field(gt=0, le=MAX_PER_DAY / 10, allow_inf_nan=False)] | None = None
     interarrival_minutes: Distribution | None = None
-    hourly_profile: _frozen_map(NonNeg) = Field(default_factory=lambda: MappingProxyType({}))
+    hourly_profile: _frozen_map(NonNeg) = Field(default_factory=FrozenMap)
     day_to_day_cv: Annotated[float, NoBool, Field(ge=0, le=MAX_CV, allow_inf_nan=False)] = 0.0
 
     @field_validator("hourly_profile", mode="before")
