@@ -594,9 +594,19 @@ class Scenario(_Spec):
         return Scenario.from_dict(_plain(data))
 
     def content_hash(self) -> str:
-        """Stable SHA-256 of the canonical JSON form (same content, same hash)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """Stable SHA-256 of the canonical JSON form (same content, same hash); for manifests."""
+        return _sha256(self.to_dict())
+
+    def model_hash(self) -> str:
+        """SHA-256 of what the engine simulates: the content without name, description,
+        seed and replication count.  Two files that differ only in those give the same
+        numbers for the same seed and replication, so sweeps and caches key on this.
+        """
+        data = self.to_dict()
+        for k in ("name", "description"):
+            data.pop(k, None)
+        data["run"] = {k: v for k, v in data["run"].items() if k not in ("seed", "replications")}
+        return _sha256(data)
 
     # -- lookups -----------------------------------------------------------------
     def item(self, item_id: str) -> Item:
@@ -609,6 +619,11 @@ class Scenario(_Spec):
         """Window groups that accept every one of ``item_ids``."""
         need = set(item_ids)
         return tuple(w for w in self.windows if need <= set(w.items))
+
+
+def _sha256(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _plain(obj: Any) -> Any:

@@ -37,3 +37,15 @@ def test_a_scenario_runs_in_a_worker_process_with_the_same_numbers():
     local = _lead_times(s)
     assert len(local) > 50
     np.testing.assert_array_equal(remote, local)  # NaN (unfinished) counts as equal to NaN
+
+
+def test_model_hash_ignores_labels_and_run_counts_but_not_the_model():
+    s = load_scenario(SCENARIOS[0])
+    relabelled = s.evolve(name="other", description="x", run={**s.run.model_dump(), "seed": 1, "replications": 3})
+    assert relabelled.model_hash() == s.model_hash()
+    assert relabelled.content_hash() != s.content_hash()
+    longer = s.evolve(run={**s.run.model_dump(), "horizon_working_days": s.run.horizon_working_days + 1})
+    assert longer.model_hash() != s.model_hash()
+    fewer = s.evolve(windows=[{**w.model_dump(), "positions": w.positions + 1} if i == 0 else w.model_dump()
+                              for i, w in enumerate(s.windows)])
+    assert fewer.model_hash() != s.model_hash()
