@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem, ScenarioError, parse_path
+from .errors import Problem, ScenarioError, format_path, parse_path
 from .scenario import Scenario
 from .yaml_source import Positions, YamlProblem, parse_yaml
 
@@ -54,7 +54,8 @@ def read_source(path: str | os.PathLike) -> tuple[Any, Positions]:
     try:
         return parse_yaml(text)
     except YamlProblem as exc:
-        raise ScenarioError([Problem("(file)", exc.reason, exc.line, exc.column)], src) from None
+        where = format_path(exc.path) if exc.path else "(file)"
+        raise ScenarioError([Problem(where, exc.reason, exc.line, exc.column)], src) from None
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
@@ -126,8 +127,12 @@ def _plan(path: Path, data: dict, seen: tuple) -> tuple[Scenario, list[tuple[str
         base_path = (path.parent / base_ref).resolve()
     except (OSError, ValueError, RuntimeError) as exc:
         raise ScenarioError([Problem("base", f"not a usable file path: {exc}")], src) from None
-    if not base_path.is_file():
-        what = "is a directory, not a scenario file" if base_path.is_dir() else "no such file"
+    try:
+        found, is_dir = base_path.is_file(), base_path.is_dir()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise ScenarioError([Problem("base", f"not a usable file path: {exc.strerror or exc}")], src) from None
+    if not found:
+        what = "is a directory, not a scenario file" if is_dir else "no such file"
         raise ScenarioError([Problem("base", f"{what}: {base_ref}")], src)
     if base_path in seen or base_path == path.resolve():
         raise ScenarioError([Problem("base", f"files name each other as base: {base_ref}")], src)

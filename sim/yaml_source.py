@@ -37,11 +37,15 @@ MAX_NODES = 500_000
 
 
 class YamlProblem(Exception):
-    """A file that is not usable YAML: ``reason`` at ``line``/``column`` (1-based, or None)."""
+    """A file that is not usable YAML: ``reason`` at ``line``/``column`` (1-based, or None).
 
-    def __init__(self, reason: str, line: int | None = None, column: int | None = None):
+    ``path`` is the data path of the value at fault when the document's
+    structure was read but one of its values could not be (e.g. ``!!bool 30``).
+    """
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None, path: tuple | None = None):
         super().__init__(reason)
-        self.reason, self.line, self.column = reason, line, column
+        self.reason, self.line, self.column, self.path = reason, line, column, path
 
 
 @dataclass
@@ -117,6 +121,33 @@ def _limit(reason: str, event) -> YamlProblem:
 class _Constructor(SafeConstructor):
     """Safe constructor that refuses duplicate keys and keys that are lists or mappings."""
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, RecursionError):
+            raise
+        except Exception as exc:  # e.g. an integer of 5,000 digits, or '!!bool 30'
+            kind = node.tag.rsplit(":", 1)[-1]
+            if "digits" in str(exc):
+                reason = f"a number with more digits than can be read ({str(exc).split(';')[0]})"
+            elif isinstance(node, yaml.ScalarNode):
+                shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+                reason = f"{shown!r} cannot be read as {kind} (check the value, or remove a '!!{kind}' tag)"
+            else:
+                reason = f"this cannot be read as {kind} (remove the '!!{kind}' tag)"
+            raise ConstructorError(None, None, reason, node.start_mark) from None
+
+    def construct_scalar(self, node):
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ConstructorError(
+                    None, None, f"not valid Unicode text (a lone surrogate {value[exc.start]!r})", node.start_mark
+                ) from None
+        return value
+
     def construct_mapping(self, node, deep=False):
         self.flatten_mapping(node)
         out: dict = {}
@@ -135,7 +166,7 @@ class _Constructor(SafeConstructor):
 _Constructor.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Constructor.construct_mapping)
 
 
-class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, _Resolver):
+class _PyLoader(Reader, Scanner, Parser, _Composer, _Constructor, _Resolver):
     def __init__(self, stream):
         Reader.__init__(self, stream)
         Scanner.__init__(self)
@@ -143,6 +174,23 @@ class _Loader(Reader, Scanner, Parser, _Composer, _Constructor, _Resolver):
         _Composer.__init__(self)
         _Constructor.__init__(self)
         _Resolver.__init__(self)
+
+
+try:  # libyaml scans and parses about 20 times faster; our composer still counts depth and size
+    from yaml._yaml import CParser
+
+    class _CLoader(_Composer, CParser, _Constructor, _Resolver):
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            _Composer.__init__(self)
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
+
+        get_single_node = _Composer.get_single_node  # Python composition over C events, not CParser's own
+
+    _Loader = _CLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = _PyLoader
 
 
 def _positions(root) -> Positions:
@@ -172,9 +220,22 @@ def _positions(root) -> Positions:
     return pos
 
 
+def _path_at(root, at: tuple[int, int]) -> tuple | None:
+    """The data path of the value written at ``at`` (line, column), if any."""
+    pos = _positions(root)
+    for path, where in pos.values.items():
+        if where == at and path:
+            return path
+    for path, where in pos.keys.items():
+        if where == at:
+            return path
+    return None
+
+
 def parse_yaml(text: str) -> tuple[Any, Positions]:
     """(data, positions) of one YAML document; raises :class:`YamlProblem`."""
     loader = None
+    node = None
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
@@ -184,6 +245,11 @@ def parse_yaml(text: str) -> tuple[Any, Positions]:
         return data, _positions(node)
     except YamlProblem:
         raise
+    except ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        path = _path_at(node, (line, col)) if node is not None and line else None
+        raise YamlProblem(exc.problem if path else f"YAML: {exc.problem}", line, col, path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"

@@ -257,3 +257,34 @@ def test_tens_of_thousands_of_unused_sites_cost_nothing():
     rep = simulate(Scenario.from_dict(d), seed=1)
     assert time.perf_counter() - t0 < 10
     assert rep.cases["status"].eq("completed").mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("!!bool 30", "'30' cannot be read as bool"),
+        ("!!timestamp x", "'x' cannot be read as timestamp"),
+        ("9" * 5000, "more digits than can be read"),
+    ],
+    ids=["bool-tag", "timestamp-tag", "5000-digits"],
+)
+def test_unreadable_values_are_named_by_field_and_position(tmp_path, capsys, value, words):
+    text = COUNTY.replace("    materials: 6\n", f"    materials: {value}\n", 1)
+    assert text != COUNTY
+    f = write(tmp_path, text)
+    err = _fast_refusal(capsys, f, words)
+    line, col = position(text, f"materials: {value}")
+    assert f"{f}:{line}:{col + len('materials: ')}: items[3].materials: " in err
+
+
+def test_a_base_name_longer_than_the_file_system_allows(tmp_path, capsys):
+    _fast_refusal(capsys, write(tmp_path, "base: " + "x" * 5000 + ".yaml\n"), "base: not a usable file path")
+
+
+def test_a_large_file_reads_in_seconds(tmp_path):
+    """30,000 sites written out: libyaml scans, so reading stays well under the fuzz limit."""
+    text = COUNTY.replace("sites:\n", "sites:\n" + "".join(f"  - {{id: extra{k}, name: x}}\n" for k in range(30_000)), 1)
+    f = write(tmp_path, text)
+    t0 = time.perf_counter()
+    s = load_scenario(f)
+    assert len(s.sites) > 30_000 and time.perf_counter() - t0 < 8
