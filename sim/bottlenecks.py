@@ -19,9 +19,34 @@ import pandas as pd
 
 from .calendar import clock_for
 
-__all__ = ["decompose", "decompose_runs"]
+__all__ = ["CATEGORY_ZH", "category_zh", "decompose", "decompose_runs"]
 
 _EPS = 1e-6
+
+# Chinese names of the categories (the part before ":"; the resource after it is an id)
+CATEGORY_ZH = {
+    "queue": "排队等候",
+    "service": "受理/办理",
+    "meeting_wait": "等待联审会",
+    "meeting_decision": "联审会审议",
+    "intermediary_queue": "等待中介机构",
+    "intermediary": "中介服务",
+    "fixed_period": "公示/法定期间",
+    "applicant_fixing": "申请人补齐材料",
+    "applicant_supplement": "申请人容缺补正",
+    "waiting_for_applicant": "等待申请人补正",
+    "waiting_for_opening": "等待办公时间",
+    "travel": "路途往返",
+    "handoff": "窗口与后台流转",
+    "mail": "邮寄送达",
+    "other": "其他",
+    "total": "合计",
+}
+
+
+def category_zh(category: str) -> str:
+    """Chinese name of a category such as ``queue:land_window`` (its kind; ids stay as they are)."""
+    return CATEGORY_ZH.get(category.partition(":")[0], "")
 
 
 def _parts(kind: str, activity: str, resource: str) -> tuple[str, str]:
@@ -102,12 +127,23 @@ def _clip(x: float, top: float = math.inf) -> float:
     return x if x != x else min(max(0.0, x), top)
 
 
-def decompose_runs(scenario, replications: int | None = None, seed: int | None = None, case_type: str | None = None) -> pd.DataFrame:
+def decompose_runs(
+    scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    case_type: str | None = None,
+    *,
+    total: bool = False,
+    progress=None,
+) -> pd.DataFrame:
     """:func:`decompose` over replications, with Student-t 95% CIs across them.
 
     Returns (category, working_minutes_per_case, ci_low, ci_high, share,
     share_ci_low, share_ci_high, n) sorted by share; a category absent from a
-    replication counts 0 there.
+    replication counts 0 there.  ``total`` adds a last row ``total``: the sum
+    of the categories in each replication, i.e. the mean lead time of its
+    completed cases in working minutes, with its CI.  ``progress(done,
+    total)`` is called after each replication.
     """
     from .engine import simulate
     from .stats import mean_ci
@@ -119,6 +155,8 @@ def decompose_runs(scenario, replications: int | None = None, seed: int | None =
         d = decompose(simulate(scenario, seed=seed, replication=r, trace=True), scenario, case_type)
         d["replication"] = r
         parts.append(d)
+        if progress is not None:
+            progress(r + 1, n)
     long = pd.concat(parts, ignore_index=True)
     rows = []
     for cat in long["category"].unique():
@@ -127,5 +165,11 @@ def decompose_runs(scenario, replications: int | None = None, seed: int | None =
         m, lo, hi, _, k = mean_ci(sub["working_minutes_per_case"].to_numpy(dtype=float))
         sm, slo, shi, _, _ = mean_ci(sub["share"].to_numpy(dtype=float))
         rows.append((cat, m, _clip(lo), hi, sm, _clip(slo, 1.0), _clip(shi, 1.0), k))
-    out = pd.DataFrame(rows, columns=["category", "working_minutes_per_case", "ci_low", "ci_high", "share", "share_ci_low", "share_ci_high", "n"])
-    return out.sort_values("share", ascending=False, ignore_index=True)
+    columns = ["category", "working_minutes_per_case", "ci_low", "ci_high", "share", "share_ci_low", "share_ci_high", "n"]
+    out = pd.DataFrame(rows, columns=columns).sort_values("share", ascending=False, ignore_index=True)
+    if total:
+        per_rep = long.groupby("replication")["working_minutes_per_case"].sum().reindex(range(n), fill_value=0.0)
+        m, lo, hi, _, k = mean_ci(per_rep.to_numpy(dtype=float))
+        out = pd.concat([out, pd.DataFrame([("total", m, _clip(lo), hi, 1.0, 1.0, 1.0, k)], columns=columns)],
+                        ignore_index=True)
+    return out

@@ -1,106 +1,35 @@
-"""Command line: ``approval-sim run | validate``.
+"""Command line: ``approval-sim run | validate | compare | bottlenecks | attribute | experiment | reforms | report``.
 
-A thin layer over the Python API.  Bad input (files, fields, options) is
-reported as ``file: field.path: what is wrong`` with exit status 2 and no
-traceback; an existing output directory with files is never overwritten.
+A thin layer over the Python API; what it prints is built in :mod:`sim.views`.
+Bad input (files, fields, options) is reported as ``file: field.path: what
+is wrong`` with exit status 2 and no traceback; an existing output directory
+with files is never overwritten.  Long commands show progress on stderr.
+Ctrl-C exits with status 130 and SIGTERM with 143, after removing any
+half-written output (the hidden temporary folder) and saying on stderr
+whether the output folder was completed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
-import unicodedata
+import threading
+from pathlib import Path
 from typing import Sequence
 
-from . import __version__
+from . import __version__, views
 from .errors import ScenarioError
-from .kpis import CASE_KPIS, KPIS, STATION_KPIS
+from .kpis import KPIS, STATION_KPIS
 from .loading import load_scenario
+from .terminal import Progress
 
 EXIT_BAD_INPUT = 2
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(text))
-    return fill + text if right else text + fill
-
-
-def _fmt(value: float, unit: str) -> str:
-    if value != value:  # NaN
-        return "-"
-    if unit == "share":
-        return f"{100 * value:.1f}%"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:.1f}"
-    return f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}"
-
-
-def _table(rows: list[list[str]], right_cols: set[int]) -> str:
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for k, r in enumerate(rows):
-        lines.append("  ".join(_pad(c, widths[i], i in right_cols) for i, c in enumerate(r)).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _kpi_rows(summary, scope: str, kpis) -> list[list[str]]:
-    sub = summary[summary["scope"] == scope].set_index("kpi")
-    rows = [["KPI", "指标", "mean", "95% CI", "unit"]]
-    for k in kpis:
-        if k.name not in sub.index:
-            continue
-        r = sub.loc[k.name]
-        if r["n"] == 0:
-            continue
-        ci = "-" if r["ci_low"] != r["ci_low"] else f"[{_fmt(r['ci_low'], k.unit)}, {_fmt(r['ci_high'], k.unit)}]"
-        rows.append([k.name, k.zh, _fmt(r["mean"], k.unit), ci, k.unit])
-    return rows
-
-
-def render_summary(result) -> str:
-    """The KPI tables printed by ``approval-sim run``."""
-    s = result.scenario
-    out = [
-        f"{s.name}: {result.replications} replication(s), seed {result.seed}, "
-        f"horizon {s.run.horizon_working_days:g} working days after {s.run.warmup_working_days:g} warm-up"
-    ]
-    out += ["", "All cases / 全部办件", _table(_kpi_rows(result.summary, "all", CASE_KPIS), {2})]
-    if len(s.case_types) > 1:
-        for ct in s.case_types:
-            title = f"Case type {ct.id}" + (f" / {ct.name}" if ct.name else "")
-            out += ["", title, _table(_kpi_rows(result.summary, f"case_type:{ct.id}", CASE_KPIS), {2})]
-    summary = result.summary
-    rows = [["station", "kind", "positions"] + [f"{k.name} / {k.zh}" for k in STATION_KPIS]]
-    for st in result.stations.drop_duplicates("station").itertuples(index=False):
-        sub = summary[summary["scope"] == f"station:{st.station}"].set_index("kpi")
-        rows.append(
-            [st.station, st.kind, str(st.capacity)]
-            + [_fmt(sub.loc[k.name, "mean"], k.unit) if k.name in sub.index else "-" for k in STATION_KPIS]
-        )
-    out += ["", "Windows and back-office roles / 窗口与后台岗位 (means over replications)", _table(rows, set(range(2, 3 + len(STATION_KPIS))))]
-    return "\n".join(out)
-
-
-def _progress_bar(total: int):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None, None
-    bar = tqdm(total=total, desc="replications", unit="rep", file=sys.stderr, delay=0.5, leave=False, disable=None)
-
-    def update(done, _total):
-        bar.update(done - bar.n)
-
-    return bar, update
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 def cmd_run(args) -> int:
@@ -111,12 +40,8 @@ def cmd_run(args) -> int:
     if args.out:
         check_out_dir(args.out)  # fail before spending time on the run
     reps = args.reps if args.reps is not None else scenario.run.replications
-    bar, update = _progress_bar(reps)
-    try:
-        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=update)
-    finally:
-        if bar is not None:
-            bar.close()
+    with Progress(reps) as bar:
+        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=bar.update)
     if args.out:
         try:
             files = write_run(result, args.out)
@@ -129,7 +54,7 @@ def cmd_run(args) -> int:
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        print(render_summary(result))
+        print(views.summary_text(result))
     return 0
 
 
@@ -147,12 +72,8 @@ def cmd_compare(args) -> int:
             print(f"error: --scope: the base has no scope {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
     n = args.reps if args.reps is not None else scenarios[0].run.replications
-    bar, update = _progress_bar(n * len(scenarios))
-    try:
-        results, table = compare(scenarios, n, args.seed, progress=update)
-    finally:
-        if bar is not None:
-            bar.close()
+    with Progress(n * len(scenarios)) as bar:
+        results, table = compare(scenarios, n, args.seed, progress=bar.update)
     if args.out:
         tables = {"comparison.csv": table}
         tables.update({f"replications_{k}.csv": r.kpis for k, r in enumerate(results)})
@@ -174,19 +95,17 @@ def cmd_compare(args) -> int:
         json.dump({"seed": results[0].seed, "replications": n, "scenarios": out}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
-    scopes = args.scope or ["all"]
-    for k, r in enumerate(results[1:], start=1):
-        for scope in scopes:
-            print(f"{results[0].scenario.name}  ->  {r.scenario.name}  ({n} paired replications, seed {r.seed})"
-                  + ("" if scope == "all" else f"  [{scope}]"))
-            print(_compare_rows(table, k, scope))
-            print()
+    print(views.compare_text(results, table, args.scope or ["all"]))
     return 0
 
 
 def _records(table) -> list[dict]:
     """Rows of a table as JSON-ready records (NaN becomes null)."""
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in table.to_dict(orient="records")]
+
+
+def _num(x) -> float | None:
+    return None if x != x else float(x)
 
 
 def _scopes(s) -> list[str]:
@@ -199,29 +118,9 @@ def _scopes(s) -> list[str]:
     )
 
 
-def _compare_rows(table, k: int, scope: str) -> str:
-    """Text table of one scenario against the base in one scope."""
-    sub = table[(table["index"] == k) & (table["scope"] == scope)].set_index("kpi")
-    if sub.empty:
-        return f"(no {scope} in this scenario)"
-    base = table[(table["index"] == 0) & (table["scope"] == scope)].set_index("kpi")["mean"]
-    rows = [["KPI", "指标", "base", "new", "difference [95% CI]", "压缩率 compression [95% CI]"]]
-    for kd in STATION_KPIS if scope.startswith("station:") else CASE_KPIS:
-        if kd.name not in sub.index or sub.loc[kd.name, "n"] == 0 or kd.name not in base.index:
-            continue
-        row = sub.loc[kd.name]
-        comp = "-" if row["compression_ci_low"] != row["compression_ci_low"] else (
-            f"{100 * row['compression_mean']:.1f}% [{100 * row['compression_ci_low']:.1f}%, {100 * row['compression_ci_high']:.1f}%]"
-        )
-        diff = "-" if row["diff_ci_low"] != row["diff_ci_low"] else (
-            f"{_fmt(row['diff_mean'], kd.unit)} [{_fmt(row['diff_ci_low'], kd.unit)}, {_fmt(row['diff_ci_high'], kd.unit)}]"
-        )
-        rows.append([kd.name, kd.zh, _fmt(base[kd.name], kd.unit), _fmt(row["mean"], kd.unit), diff, comp])
-    return _table(rows, {2, 3})
-
-
 def cmd_bottlenecks(args) -> int:
     from .bottlenecks import decompose_runs
+    from .calendar import clock_for
 
     scenario = load_scenario(args.scenario)
     seed = scenario.run.seed if args.seed is None else args.seed
@@ -230,30 +129,27 @@ def cmd_bottlenecks(args) -> int:
         known = ", ".join(c.id for c in scenario.case_types)
         print(f"error: {args.scenario}: --case-type: no case type {args.case_type!r} (known: {known})", file=sys.stderr)
         return EXIT_BAD_INPUT
-    d = decompose_runs(scenario, reps, seed, args.case_type)
+    with Progress(reps) as bar:
+        d = decompose_runs(scenario, reps, seed, args.case_type, total=True, progress=bar.update)
+    day = clock_for(scenario.calendar).day_minutes
     if args.json:
+        rows, total = d[d["category"] != "total"], d[d["category"] == "total"].iloc[0]
         json.dump(
             {"scenario": scenario.name, "case_type": args.case_type, "seed": seed, "replications": reps,
-             "rows": _records(d)},
+             "rows": _records(rows),
+             "total": {"working_minutes_per_case": float(total.working_minutes_per_case),
+                       "ci_low": _num(total.ci_low), "ci_high": _num(total.ci_high),
+                       "working_days_per_case": float(total.working_minutes_per_case) / day}},
             sys.stdout, ensure_ascii=False, indent=2,
         )
         sys.stdout.write("\n")
         return 0
-    rows = [["where the lead time goes / 时长构成", "working minutes per case [95% CI]", "share [95% CI]"]]
-    for r in d.itertuples(index=False):
-        ci = "" if r.ci_low != r.ci_low else f" [{r.ci_low:,.1f}, {r.ci_high:,.1f}]"
-        sci = "" if r.share_ci_low != r.share_ci_low else f" [{100 * r.share_ci_low:.1f}%, {100 * r.share_ci_high:.1f}%]"
-        rows.append([r.category, f"{r.working_minutes_per_case:,.1f}{ci}", f"{100 * r.share:.1f}%{sci}"])
-    scope = f", case type {args.case_type}" if args.case_type else ""
-    print(f"{scenario.name}: critical-path decomposition of lead time{scope} ({reps} replication(s), seed {seed})")
-    print("queue:X = waiting for window or role X, service:X = being served there; working minutes")
-    print(_table(rows, {1, 2}))
+    print(views.bottlenecks_text(d, scenario, args.case_type, reps, seed, day))
     return 0
 
 
 def cmd_attribute(args) -> int:
     from .attribution import shapley
-    from .kpis import KPIS as _K
     from .loading import attribution_plan
 
     base, plan, groups = attribution_plan(args.scenario)
@@ -274,16 +170,29 @@ def cmd_attribute(args) -> int:
         print(f"error: --kpi: {wrong[0]} is {kind} KPI; it has no value in scope {args.scope!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     k = len({g if g is not None else i for i, g in enumerate(groups)})
-    runs = 2**k if k <= 8 else None
-    bar, update = _progress_bar(runs) if runs else (None, None)
+    bar = Progress(None, "runs")
+
+    def run_many(jobs: dict) -> dict:  # every subset in one batch: announced, then counted run by run
+        from .runner import run
+
+        reps = [job[1] for job in jobs.values()]
+        total = sum(reps)
+        how = f"all 2^{k} = {len(jobs)} subsets" if len(jobs) == 2**k else f"{len(jobs)} subsets (sampled orders)"
+        per = f"{reps[0]} replications" if len(set(reps)) == 1 else "their replications"
+        print(f"attribute: {k} reforms; {how} x {per} = {total} runs", file=sys.stderr)
+        bar.update(0, total)
+        out, done = {}, 0
+        for key, (scenario, n, seed, trace) in jobs.items():
+            out[key] = run(scenario, n, seed, trace=trace, progress=lambda d, _t, base=done: bar.update(base + d))
+            done += n
+        return out
+
     try:
-        table = shapley(base, plan, kpi=kpis, scope=args.scope, replications=args.reps, seed=args.seed,
-                        progress=(lambda done: update(done, runs)) if update else None, groups=groups)
+        with bar:
+            table = shapley(base, plan, kpi=kpis, scope=args.scope, replications=args.reps, seed=args.seed,
+                            groups=groups, run_many=run_many)
     except ScenarioError as exc:
         raise exc.with_source(str(args.scenario)) from None
-    finally:
-        if bar is not None:
-            bar.close()
     if args.json:
         json.dump(
             {"scenario": str(args.scenario), "base": base.name, "scope": args.scope,
@@ -293,19 +202,7 @@ def cmd_attribute(args) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    for kpi, sub in table.groupby("kpi", sort=False):
-        unit = _K[kpi].unit if kpi in _K else ""
-        rows = [["reform", "Shapley value [95% CI]", "share", "alone", "last", "sampling se"]]
-        for r in sub.itertuples(index=False):
-            ci = "" if r.ci_low != r.ci_low else f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
-            se = "-" if r.reform == "total" or r.method == "exact" else f"{r.sampling_se:.2g}"
-            rows.append([r.reform, f"{r.shapley_mean:.4g}{ci}", f"{100 * r.share_of_total:.1f}%", f"{r.alone_mean:.4g}", f"{r.last_mean:.4g}", se])
-        label = f"{_K[kpi].zh} / {kpi}" if kpi in _K else kpi
-        print(f"{args.scenario}: change in {label} ({unit}, scope {args.scope}) from the base to base + all reforms")
-        print(f"split by reform (Shapley values, {sub['method'].iloc[0]}; {int(sub['n'].iloc[0])} paired replications, 95% CIs)")
-        print("alone: the reform switched on by itself; last: switched off from the full package")
-        print(_table(rows, {1, 2, 3, 4, 5}))
-        print()
+    print(views.attribution_text(table, str(args.scenario), args.scope))
     return 0
 
 
@@ -321,25 +218,16 @@ def cmd_validate(args) -> int:
 
 
 def cmd_reforms(args) -> int:
-    import inspect
-
     from .reforms import REFORMS
 
     if args.name is None:
-        width = max(len(n) for n in REFORMS)
-        for r in REFORMS.values():
-            print(f"{r.name.ljust(width)}  {r.zh}  - {r.mechanism}")
+        print(views.reforms_text())
         return 0
     r = REFORMS.get(args.name)
     if r is None:
         print(f"error: unknown reform {args.name!r}; known: {', '.join(REFORMS)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"{r.name} / {r.zh}\n")
-    print(inspect.getdoc(r.function))
-    print("\nparameters:")
-    for p in r.parameters:
-        default = "required" if p.required else f"default {p.default!r}"
-        print(f"  {p.name}: {default}" + (f" - {p.description}" if p.description else ""))
+    print(views.reform_text(r))
     return 0
 
 
@@ -385,32 +273,24 @@ def cmd_experiment(args) -> int:
     from .experiments import list_experiments, run_experiment
 
     if args.list or not args.name:
-        for e in list_experiments():
-            title = e.title_en + (f" / {e.title_zh}" if e.title_zh else "")
-            print(f"{e.name:22s} {title}")
+        print(views.experiments_text(list_experiments()))
         return 0
     command = "approval-sim experiment " + " ".join(
         [args.name] + (["--fast"] if args.fast else []) + ([f"--out {args.out}"] if args.out else [])
     )
-    bar, _ = _progress_bar(0)
     state = {"base": 0, "last": 0}
+    bar = Progress(None, "replications", growing=True)
 
     def progress(done, total):  # batches of replications one after another: one running count
-        if bar is None:
-            return
         if done < state["last"]:
             state["base"] += state["last"]
         state["last"] = done
-        bar.total = max(bar.total or 0, state["base"] + total)
-        bar.update(state["base"] + done - bar.n)
+        bar.update(state["base"] + done, state["base"] + total)
 
-    try:
+    with bar:
         path = run_experiment(
             args.name, fast=args.fast, out=args.out, workers=args.workers, command=command, progress=progress,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     print(f"results: {path}")
     claims = path / "tables" / "claims.csv"
     if claims.is_file():
@@ -490,8 +370,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that clean-up (temporary folders) runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _has_files(out) -> bool:
+    p = Path(out)
+    return p.is_dir() and any(p.iterdir())
+
+
+def _leftovers(out) -> set[Path]:
+    p = Path(out)
+    return set(p.parent.glob(f".{p.name}.*")) if p.parent.is_dir() else set()
+
+
+def _interrupted(exc: KeyboardInterrupt, args, before: tuple[bool, set]) -> str:
+    """What an interrupt left behind, in one line: complete output or none, never a half-written folder."""
+    how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
+    out = getattr(args, "out", None)
+    if not out:
+        if getattr(args, "command", "") == "experiment":
+            return f"{how}: no results folder was written (one appears only when complete)"
+        return f"{how}: nothing was written"
+    had_files, old_tmp = before
+    left = sorted(_leftovers(out) - old_tmp)
+    if left:
+        return f"{how}: {out} was not completed; remove the temporary folder {left[0]}"
+    if not had_files and _has_files(out):
+        return f"{how}: {out} is complete (it was written before the interrupt)"
+    return f"{how}: {out} was not written (nothing half-written was left)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    out = getattr(args, "out", None)
+    before = (_has_files(out), _leftovers(out)) if out else (False, set())
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except ScenarioError as exc:
@@ -500,9 +420,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(_interrupted(exc, args, before), file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like other tools
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,23 +1,27 @@
 """Writing results to a directory of tidy CSV tables plus a JSON summary.
 
-The directory is written next to its final place and renamed into it at the
-end, so a failed run leaves nothing half-written, and an existing directory
-with files in it is never overwritten.
+The directory is written next to its final place (a hidden ``.NAME.xxxx``
+folder) and renamed into it at the end, so a failed or interrupted run leaves
+nothing half-written, and an existing directory with files in it is never
+overwritten.  The renamed folder gets the permissions of any folder the user
+makes (``0o777`` less the umask), not the private ``0o700`` of a temporary one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
 from .runner import RunResult
 
-__all__ = ["OutputExists", "check_out_dir", "write_run", "write_tables"]
+__all__ = ["OutputExists", "check_out_dir", "staged_dir", "write_run", "write_tables"]
 
 
 class OutputExists(FileExistsError):
@@ -35,23 +39,49 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     return p
 
 
-def write_tables(out: str | os.PathLike, tables: dict, texts: dict | None = None) -> list[Path]:
-    """Write CSV ``tables`` and text files into the new directory ``out``, atomically."""
+def umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def staged_dir(out: str | os.PathLike) -> Iterator[Path]:
+    """A hidden temporary folder next to ``out``, renamed to ``out`` when the block ends normally.
+
+    On any exception (an error, Ctrl-C, SIGTERM turned into an exception)
+    the temporary folder is removed and ``out`` is left as it was.
+    """
     final = check_out_dir(out)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        for name, df in tables.items():
-            df.to_csv(tmp / name, index=False)
-        for name, text in (texts or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        yield tmp
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it 0o700
         if final.exists():  # empty directory: replace it
             final.rmdir()
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return sorted(final.iterdir())
+
+
+def write_tables(out: str | os.PathLike, tables: dict, texts: dict | None = None) -> list[Path]:
+    """Write CSV ``tables`` and text files into the new directory ``out``, atomically."""
+    with staged_dir(out) as tmp:
+        for name, df in tables.items():
+            df.to_csv(tmp / name, index=False)
+        for name, text in (texts or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+    return sorted(Path(out).iterdir())
 
 
 def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -172,7 +173,7 @@ def test_yaml_syntax_error(capsys, tmp_path):
     p.write_text("name: x\ndescription: a: b\n", encoding="utf-8")
     rc, out, err = cli(capsys, "validate", p)
     assert_bad_input(rc, out, err)
-    assert f"{p}:2:15: (file): YAML syntax: mapping values are not allowed here" in err
+    assert f"{p}:2:15: (file): YAML syntax: mapping values are not allowed" in err
 
 
 def test_empty_file(capsys, tmp_path):
@@ -241,7 +242,9 @@ def test_run_json_is_reproducible(capsys, good):
 def test_run_text_summary(capsys, good):
     rc, out, err = cli(capsys, "run", good)
     assert rc == 0, err
-    assert out.startswith("tiny cli scenario: 2 replication(s), seed 7")
+    lines = out.splitlines()
+    assert lines[0] == "tiny cli scenario"
+    assert lines[1] == "2 replications, seed 7; horizon 2 working days after a warm-up of 1 working day"
     assert "lead_time_working_days_mean" in out
     assert "w_market" in out
 
@@ -364,3 +367,137 @@ def test_subprocess_bad_scenario(bad):
         f"{bad}:14:17: items[0].department: no department with id 'markt' (did you mean 'market'?)",
         f"{bad}:23:69: items[1].intake_minutes: must be greater than or equal to 0 (got -8)",
     ]
+
+
+# -- output folders: permissions -------------------------------------------------------------------
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_output_folder_gets_the_usual_permissions(capsys, good, tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        rc, _, err = cli(capsys, "run", good, "--out", tmp_path / "results")
+    finally:
+        os.umask(old)
+    assert rc == 0, err
+    assert (tmp_path / "results").stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's 0o700
+
+
+def test_staged_folder_is_renamed_only_when_complete(tmp_path):
+    from sim.export import staged_dir
+
+    with pytest.raises(RuntimeError):
+        with staged_dir(tmp_path / "exp") as tmp:
+            (tmp / "half.csv").write_text("x", encoding="utf-8")
+            raise RuntimeError("failed while writing")
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its hidden temporary
+    old = os.umask(0o002)
+    try:
+        with staged_dir(tmp_path / "exp") as tmp:
+            (tmp / "whole.csv").write_text("x", encoding="utf-8")
+    finally:
+        os.umask(old)
+    assert [p.name for p in tmp_path.iterdir()] == ["exp"] and (tmp_path / "exp").stat().st_mode & 0o777 == 0o775
+
+
+# -- interrupts ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("signame, code, how", [("SIGINT", 130, "interrupted (Ctrl-C)"), ("SIGTERM", 143, "terminated (SIGTERM)")])
+def test_a_signal_while_writing_removes_the_temporary_folder(capsys, good, tmp_path, monkeypatch, signame, code, how):
+    import signal
+    import time
+
+    import pandas as pd
+
+    real = pd.DataFrame.to_csv
+
+    def to_csv(self, path, *a, **k):  # the signal arrives while the tables are being written
+        real(self, path, *a, **k)
+        if str(path).endswith("cases.csv"):
+            os.kill(os.getpid(), getattr(signal, signame))
+            time.sleep(1)  # the handler raises here
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    before = signal.getsignal(signal.SIGTERM)
+    rc, out, err = cli(capsys, "run", good, "--out", tmp_path / "results")
+    assert rc == code
+    assert err.strip().splitlines()[-1] == f"{how}: {tmp_path / 'results'} was not written (nothing half-written was left)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]  # no results, no hidden .results.xxxx
+    assert out == "" and "Traceback" not in err
+    assert signal.getsignal(signal.SIGTERM) == before  # main puts the handler back
+
+
+def test_an_interrupt_after_the_folder_is_written_says_it_is_complete(capsys, good, tmp_path, monkeypatch):
+    from sim import views
+
+    def stop(result):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(views, "summary_text", stop)
+    rc, _, err = cli(capsys, "run", good, "--out", tmp_path / "results")
+    assert rc == 130
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted (Ctrl-C): {tmp_path / 'results'} is complete (it was written before the interrupt)")
+    assert {p.name for p in (tmp_path / "results").iterdir()} == OUTPUT_FILES
+
+
+@pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_subprocess_signal_mid_run_with_progress_on_a_pipe(tmp_path, signame, code):
+    """A long run with stderr piped: plain progress lines appear; a signal mid-run leaves nothing behind."""
+    import signal
+    import time
+
+    out_dir = tmp_path / "results"
+    proc = subprocess.Popen(
+        _program() + ["run", "scenarios/county_before_reform.yaml", "--reps", "60", "--out", str(out_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    guard = threading.Timer(90, proc.kill)  # never hang the suite
+    guard.start()
+    try:
+        first = proc.stderr.readline()  # the first progress line: the run has been going for 2 seconds
+        t0 = time.monotonic()
+        proc.send_signal(getattr(signal, signame))
+        out, rest = proc.communicate(timeout=60)
+    finally:
+        guard.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert first.startswith("replications: ") and " of 60 (" in first and "elapsed" in first, first
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == code, rest
+    how = "interrupted (Ctrl-C)" if signame == "SIGINT" else "terminated (SIGTERM)"
+    assert rest.splitlines()[-1] == f"{how}: {out_dir} was not written (nothing half-written was left)"
+    assert "Traceback" not in rest and out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the other commands' text -------------------------------------------------------------------------
+def test_attribute_announces_and_counts_its_runs(capsys, good, tmp_path):
+    after = tmp_path / "after.yaml"
+    after.write_text(f"base: {good.name}\nreforms:\n  - {{reform: centralise}}\n  - {{reform: reduce_fees}}\n", encoding="utf-8")
+    rc, out, err = cli(capsys, "attribute", after, "--reps", "2")
+    assert rc == 0, err
+    assert err.splitlines()[0] == "attribute: 2 reforms; all 2^2 = 4 subsets x 2 replications = 8 runs"
+    lines = out.splitlines()
+    assert [ln.split()[0] for ln in lines if ln.split() and ln.split()[0] in {"centralise", "reduce_fees", "total"}] == [
+        "centralise", "reduce_fees", "total"]
+    assert "三集中" in out and "合计" in out and all(len(ln) <= 100 for ln in lines)
+
+
+def test_bottlenecks_text_and_json_total(capsys, good):
+    rc, out, err = cli(capsys, "bottlenecks", good, "--reps", "2")
+    assert rc == 0, err
+    assert "handoff" not in out or "窗口与后台流转" in out
+    total = next(ln for ln in out.splitlines() if ln.startswith("total = mean lead time"))
+    assert "合计" in total and "100.0" in total
+    rc, out, _ = cli(capsys, "bottlenecks", good, "--reps", "2", "--json")
+    d = json.loads(out)
+    assert d["total"]["working_minutes_per_case"] == pytest.approx(sum(r["working_minutes_per_case"] for r in d["rows"]))
+    assert "total" not in {r["category"] for r in d["rows"]}
+    lead = json.loads(cli(capsys, "run", good, "--reps", "2", "--json", "--seed", str(d["seed"]))[1])
+    assert d["total"]["working_days_per_case"] == pytest.approx(lead["kpis"]["lead_time_working_days_mean"]["mean"])
+
+
+def test_reform_parameters_without_a_default_say_none(capsys):
+    rc, out, _ = cli(capsys, "reforms", "one_window")
+    assert rc == 0
+    assert "  windows: default none - window groups to pool (default: all)" in out.splitlines()
+    assert "keep_positions: default none" in out and "None" not in out and "{}" not in out

@@ -124,6 +124,10 @@ def write_charts(folder: Path, parts, plans, claims: pd.DataFrame, robustness: p
             _render(t)
     else:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            list(ex.map(_render, tasks))
+            try:
+                list(ex.map(_render, tasks))
+            except BaseException:  # Ctrl-C, SIGTERM, an error: drop the charts not started yet
+                ex.shutdown(wait=False, cancel_futures=True)
+                raise
     (folder / "charts.json").write_text(json.dumps(index, ensure_ascii=False, indent=2), encoding="utf-8")
     return index

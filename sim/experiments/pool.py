@@ -9,6 +9,7 @@ once per worker.
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Callable, Hashable
@@ -35,6 +36,11 @@ def _replication(args):
     return rep
 
 
+def _worker_init() -> None:
+    """Workers die at once on SIGTERM (a forked worker would otherwise inherit the command's handler)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_jobs(
     jobs: dict[Hashable, Job],
     workers: int | None = None,
@@ -58,10 +64,17 @@ def run_jobs(
             if progress:
                 progress(done, total)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, total)) as ex:
-            futures = [(key, ex.submit(_replication, args)) for key, args in tasks]
-            for done, (key, fut) in enumerate(futures, 1):
-                reps[key].append(fut.result())
-                if progress:
-                    progress(done, total)
+        with ProcessPoolExecutor(max_workers=min(workers, total), initializer=_worker_init) as ex:
+            try:
+                futures = [(key, ex.submit(_replication, args)) for key, args in tasks]
+                for done, (key, fut) in enumerate(futures, 1):
+                    reps[key].append(fut.result())
+                    if progress:
+                        progress(done, total)
+            except BaseException:  # Ctrl-C, SIGTERM, an error: stop, do not run the queued replications
+                procs = list((getattr(ex, "_processes", None) or {}).values())
+                ex.shutdown(wait=False, cancel_futures=True)
+                for proc in procs:
+                    proc.terminate()
+                raise
     return {key: combine(jobs[key][0], jobs[key][2], reps[key]) for key in jobs}

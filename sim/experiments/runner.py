@@ -22,10 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -178,7 +175,7 @@ def _load(exp: Experiment, label: str):
     return base
 
 
-def _attribution(plan: _Plan, fast: bool, workers=None) -> pd.DataFrame:
+def _attribution(plan: _Plan, fast: bool, workers=None, progress=None) -> pd.DataFrame:
     """Shapley split of the chosen KPI over the reformed file's reforms, under the shared assumptions.
 
     Full runs are exact up to 8 reforms and sample 32 orders above; fast runs
@@ -197,7 +194,7 @@ def _attribution(plan: _Plan, fast: bool, workers=None) -> pd.DataFrame:
         base, reforms, a.kpi, a.scope, replications=plan.reps, seed=plan.exp.seed,
         exact_up_to=3 if fast else 8, permutations=2 if fast else 32, groups=groups,
         prepare=lambda s: apply_assumptions(s, shared),
-        run_many=lambda jobs: run_jobs(jobs, workers),
+        run_many=lambda jobs: run_jobs(jobs, workers, progress),
     )
     table.insert(0, "experiment", plan.exp.name)
     return table
@@ -289,7 +286,7 @@ def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool
     if missing:
         results.update(run_jobs(missing, workers, progress))
 
-    attribution = _attribution(plan, fast, workers) if exp.charts.attribution is not None else None
+    attribution = _attribution(plan, fast, workers, progress) if exp.charts.attribution is not None else None
     plan.attribution = attribution
 
     departures = "; ".join(
@@ -413,7 +410,7 @@ def run_experiment(
     charts: bool = True,
 ) -> Path:
     """Run an experiment (a spec, or its name in ``experiments/``) and write its results folder."""
-    from ..export import check_out_dir
+    from ..export import check_out_dir, staged_dir
 
     root = experiments_dir()
     if not isinstance(exp, Experiment):
@@ -457,9 +454,7 @@ def run_experiment(
     claims_table = pd.DataFrame(claim_rows).reindex(columns=CLAIM_COLUMNS)
     robustness = pd.DataFrame(robust_rows)
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
+    with staged_dir(final) as tmp:  # renamed into place only when complete, with the user's usual permissions
         (tmp / "tables").mkdir()
         (tmp / "charts").mkdir()
         claims_table.to_csv(tmp / "tables" / "claims.csv", index=False)
@@ -478,12 +473,6 @@ def run_experiment(
             from ..charts import build_report
 
             build_report(tmp)
-        if final.exists():
-            final.rmdir()
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

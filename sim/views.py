@@ -1,0 +1,278 @@
+"""What each command prints: KPI tables, comparisons, bottlenecks, attribution, the reform catalogue.
+
+Pure functions from results to text, built on :mod:`sim.terminal` (widths,
+numbers, tables); the command line only chooses which to print.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+
+from .kpis import CASE_KPIS, KPIS, STATION_KPIS, KPI
+from .terminal import NA, RULE, WIDTH, Span, decimals, hanging, interval, is_share, num, table, unit_text
+
+__all__ = [
+    "summary_text", "compare_text", "bottlenecks_text", "attribution_text", "reforms_text", "reform_text",
+    "experiments_text",
+]
+
+CI_NOTE = "95% confidence intervals over replications as [low; high]; n/a: no such value in this scope"
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
+
+
+def _scaled(unit: str, *values: float) -> tuple[list[float], int]:
+    """Values as printed (shares in percent) and their common decimals."""
+    if is_share(unit):
+        return [100 * float(v) for v in values], 1
+    vals = [float(v) for v in values]
+    return vals, decimals(vals)
+
+
+# -- run ------------------------------------------------------------------------------------------------
+def _kpi_table(summary: pd.DataFrame, scope: str, kpis: list[KPI]) -> str:
+    sub = summary[summary["scope"] == scope].set_index("kpi")
+    rows = [["KPI", "mean", "95% CI", "unit", "指标"]]
+    for k in kpis:
+        unit = unit_text(k.unit)
+        if k.name not in sub.index or sub.loc[k.name, "n"] == 0:
+            rows.append([k.name, NA, "", unit, k.zh])
+            continue
+        r = sub.loc[k.name]
+        (m, lo, hi), dec = _scaled(k.unit, r["mean"], r["ci_low"], r["ci_high"])
+        rows.append([k.name, num(m, dec), interval(lo, hi, dec), unit, k.zh])
+    return table(rows, "l.lll", fill=4)
+
+
+def _station_table(result) -> str:
+    summary = result.summary
+    stations = result.stations.drop_duplicates("station")[["station", "kind", "capacity"]]
+    means = {
+        st: summary[summary["scope"] == f"station:{st}"].set_index("kpi")["mean"] for st in stations["station"]
+    }
+    dec = {
+        k.name: 1 if is_share(k.unit) else decimals(m.get(k.name, float("nan")) for m in means.values())
+        for k in STATION_KPIS
+    }
+    heads = {  # short English and Chinese headers; the unit goes on the third line
+        "utilisation": ("utilisation", "利用率"),
+        "queue_length_mean": ("mean queue", "平均队长"),
+        "queue_length_max": ("max queue", "最大队长"),
+        "wait_minutes_mean": ("mean wait", "平均等候"),
+        "visits_per_day": ("services", "日均服务量"),
+    }
+    rows: list = [
+        ["station", "staff"] + [heads.get(k.name, (k.name, k.zh))[0] for k in STATION_KPIS],
+        ["", "岗位数"] + [heads.get(k.name, (k.name, k.zh))[1] for k in STATION_KPIS],
+        ["", ""] + [unit_text(k.unit) for k in STATION_KPIS],
+    ]
+    for kind, title in (("window", "windows / 窗口"), ("back_office", "back-office roles / 后台岗位")):
+        group = stations[stations["kind"] == kind]
+        if group.empty:
+            continue
+        rows.append(Span({0: title}))
+        for st in group.itertuples(index=False):
+            m = means[st.station]
+            cells = []
+            for k in STATION_KPIS:
+                v = m.get(k.name, float("nan"))
+                cells.append(num(100 * v if is_share(k.unit) else v, dec[k.name]))
+            rows.append(["  " + st.station, str(st.capacity)] + cells)
+    return table(rows, "lr" + "." * len(STATION_KPIS), header=3)
+
+
+def summary_text(result) -> str:
+    """The KPI tables printed by ``approval-sim run``."""
+    s = result.scenario
+    n = result.replications
+    out = [
+        s.name,
+        f"{_plural(n, 'replication')}, seed {result.seed}; horizon {_plural(s.run.horizon_working_days, 'working day')} "
+        f"after a warm-up of {_plural(s.run.warmup_working_days, 'working day')}",
+        CI_NOTE,
+        *([] if n > 1 else ["(one replication gives no interval: use --reps 2 or more)"]),
+        "",
+        "All cases / 全部办件",
+        _kpi_table(result.summary, "all", list(CASE_KPIS)),
+    ]
+    if len(s.case_types) > 1:
+        summary = result.summary
+        present = set(summary.loc[summary["scope"].str.startswith("case_type:"), "kpi"])
+        kpis = [k for k in CASE_KPIS if k.name in present]  # catalogue-level KPIs have no per-type value
+        for ct in s.case_types:
+            title = f"Case type {ct.id}" + (f" / {ct.name}" if ct.name else "")
+            out += ["", *hanging(title, WIDTH, 2), _kpi_table(summary, f"case_type:{ct.id}", kpis)]
+    out += ["", "Windows and back-office roles / 窗口与后台岗位 (means over replications)", _station_table(result)]
+    return "\n".join(out)
+
+
+# -- compare -------------------------------------------------------------------------------------------
+def _compare_table(table_: pd.DataFrame, k: int, scope: str) -> str:
+    sub = table_[(table_["index"] == k) & (table_["scope"] == scope)].set_index("kpi")
+    if sub.empty:
+        return f"(no {scope} in this scenario)"
+    base = table_[(table_["index"] == 0) & (table_["scope"] == scope)].set_index("kpi")
+    rows: list = [["KPI  指标", "before", "after", "difference [95% CI]", "压缩率 % [95% CI]"]]
+    for kd in STATION_KPIS if scope.startswith("station:") else CASE_KPIS:
+        if kd.name not in base.index and kd.name not in sub.index:
+            continue
+        b = base.loc[kd.name] if kd.name in base.index else None
+        r = sub.loc[kd.name] if kd.name in sub.index else None
+        b_mean = b["mean"] if b is not None and b["n"] > 0 else float("nan")
+        if r is None or r["n"] == 0:
+            r_mean, d_mean, d_lo, d_hi = (float("nan"),) * 4
+        else:
+            r_mean, d_mean, d_lo, d_hi = r["mean"], r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]
+        (bm, rm, dm, dlo, dhi), dec = _scaled(kd.unit, b_mean, r_mean, d_mean, d_lo, d_hi)
+        dec = 1 if is_share(kd.unit) else decimals([bm, rm])
+        diff = NA if num(dm, dec) == NA else f"{num(dm, dec)} {interval(dlo, dhi, dec)}".replace(f" {NA}", "")
+        if r is None or r["compression_mean"] != r["compression_mean"]:
+            comp = NA
+        else:
+            c = [100 * r[x] for x in ("compression_mean", "compression_ci_low", "compression_ci_high")]
+            comp = f"{num(c[0], 1)} {interval(c[1], c[2], 1)}".replace(f" {NA}", "")
+        rows.append([kd.name, num(bm, dec), num(rm, dec), diff, comp])
+        rows.append(Span({0: "  " + kd.zh, 1: unit_text(kd.unit)}))
+    return table(rows, "l..ll")
+
+
+def compare_text(results, table_: pd.DataFrame, scopes: list[str]) -> str:
+    """The tables printed by ``approval-sim compare``: each scenario against the base, per scope."""
+    n = results[0].replications
+    blocks = []
+    for k, r in enumerate(results[1:], start=1):
+        for scope in scopes:
+            head = [
+                f"before: {results[0].scenario.name}",
+                f"after:  {r.scenario.name}",
+                "压缩率 (compression) = 1 - after/before, for KPIs where less is better (n/a for the others)",
+                f"{_plural(n, 'paired replication')}, seed {r.seed}; 95% confidence intervals as [low; high]"
+                + ("" if scope == "all" else f"  [{scope}]"),
+            ]
+            blocks.append("\n".join(head + [_compare_table(table_, k, scope)]))
+    return "\n\n".join(blocks) + "\n"
+
+
+# -- bottlenecks --------------------------------------------------------------------------------------
+def bottlenecks_text(d: pd.DataFrame, scenario, case_type: str | None, reps: int, seed: int, day_minutes: float) -> str:
+    """The critical-path table printed by ``approval-sim bottlenecks``, with its total (the mean lead time)."""
+    from .bottlenecks import category_zh
+
+    rows: list = [["where the lead time goes", "时长构成", "work min", "95% CI", "share", "95% CI"],
+                  ["", "", "per case", "", "%", ""]]
+    body = d[d["category"] != "total"]
+    total = d[d["category"] == "total"]
+    for r in body.itertuples(index=False):
+        rows.append([
+            r.category, category_zh(r.category),
+            num(r.working_minutes_per_case, 1), interval(r.ci_low, r.ci_high, 1),
+            num(100 * r.share, 1), interval(100 * r.share_ci_low, 100 * r.share_ci_high, 1),
+        ])
+    lines = [
+        *hanging(f"{scenario.name}: where the lead time goes" + (f", case type {case_type}" if case_type else ""), WIDTH, 2),
+        f"critical path of completed cases, {_plural(reps, 'replication')}, seed {seed}; "
+        f"working minutes (one working day = {day_minutes:g})",
+        "queue:X = waiting for window or role X, service:X = being served there; 95% CIs as [low; high]",
+    ]
+    if not total.empty:
+        t = total.iloc[0]
+        rows += [RULE, [
+            "total = mean lead time", "合计",
+            num(t.working_minutes_per_case, 1), interval(t.ci_low, t.ci_high, 1), num(100.0, 1), "",
+        ]]
+    lines.append(table(rows, "ll.l.l", header=2, fill=0))
+    if not total.empty:
+        days = [x / day_minutes for x in (t.working_minutes_per_case, t.ci_low, t.ci_high)]
+        lines.append(f"mean lead time / 平均办理时长: {num(days[0], 2)} working days {interval(days[1], days[2], 2)}"
+                     .replace(f" {NA}", ""))
+    return "\n".join(lines)
+
+
+# -- attribution ---------------------------------------------------------------------------------------
+def _reform_zh(label: str) -> str:
+    from .reforms import REFORMS
+
+    r = REFORMS.get(label.split("[", 1)[0])
+    return r.zh.split(" / ", 1)[0] if r is not None else ""
+
+
+def attribution_text(table_: pd.DataFrame, source: str, scope: str) -> str:
+    """The Shapley tables printed by ``approval-sim attribute``, one per KPI."""
+    blocks = []
+    for kpi, sub in table_.groupby("kpi", sort=False):
+        k = KPIS.get(kpi)
+        unit = k.unit if k else ""
+        exact = sub["method"].iloc[0] == "exact"
+        scale = 100.0 if is_share(unit) else 1.0
+        # three significant digits of the total, and at least two of the smallest share of it
+        phi = [abs(scale * v) for v in sub["shapley_mean"] if v == v and v != 0]
+        dec = max(decimals([max(phi, default=0)], 3), decimals([min(phi, default=0)], 2)) if phi else 0
+        u = unit_text(unit) if not is_share(unit) else "% points"
+        head = ["reform", "改革", "Shapley value [95% CI]", "share", "alone", "last"] + ([] if exact else ["sampling se"])
+        units = ["", "", u, "% of total", u, u] + ([] if exact else [u])
+        rows: list = [head, units]
+        for r in sub.itertuples(index=False):
+            if r.reform == "total":
+                rows.append(RULE)
+            cells = [
+                r.reform, "合计" if r.reform == "total" else _reform_zh(r.reform),
+                f"{num(scale * r.shapley_mean, dec)} {interval(scale * r.ci_low, scale * r.ci_high, dec)}".replace(f" {NA}", ""),
+                num(100 * r.share_of_total, 1), num(scale * r.alone_mean, dec), num(scale * r.last_mean, dec),
+            ]
+            if not exact:
+                cells.append("" if r.reform == "total" else num(scale * r.sampling_se, dec + 1))
+            rows.append(cells)
+        label = f"{k.zh} / {kpi}" if k else kpi
+        lines = [
+            *hanging(f"{source}: change in {label}", WIDTH, 2),
+            f"({unit_text(unit) if unit else 'no unit'}, scope {scope}) from the base to base + all reforms, "
+            "split by reform",
+            f"Shapley values, {sub['method'].iloc[0]}; {_plural(int(sub['n'].iloc[0]), 'paired replication')}; "
+            "95% CIs as [low; high]",
+            "alone: the reform switched on by itself; last: switched off from the full package",
+            table(rows, "ll." + "." * (len(head) - 3), header=2),
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+# -- reforms and experiments ----------------------------------------------------------------------------
+def reforms_text() -> str:
+    """The reform catalogue, one reform a row: name, Chinese names, mechanism."""
+    from .reforms import REFORMS
+
+    rows = [["reform", "改革", "what it changes"]]
+    rows += [[r.name, r.zh, r.mechanism] for r in REFORMS.values()]
+    return table(rows, "lll", limits={1: 20}, fill=2)
+
+
+def _default(value) -> str:
+    if value is None or (isinstance(value, (list, tuple, dict, set)) and not value):
+        return "none"
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
+def reform_text(r) -> str:
+    """One reform: its names, its docstring and its parameters (``name: default X - meaning``)."""
+    out = [f"{r.name} / {r.zh}", "", inspect.getdoc(r.function) or "", ""]
+    if not r.parameters:
+        return "\n".join(out + ["parameters: none"])
+    out.append("parameters:")
+    for p in r.parameters:
+        default = "required" if p.required else f"default {_default(p.default)}"
+        line = f"  {p.name}: {default}" + (f" - {p.description}" if p.description else "")
+        out += hanging(line, WIDTH, 6)
+    return "\n".join(out)
+
+
+def experiments_text(experiments) -> str:
+    """The experiments, one a line: name and title."""
+    rows = [[e.name, e.title_en + (f" / {e.title_zh}" if e.title_zh else "")] for e in experiments]
+    return table(rows, "ll", header=0, fill=1)
+
