@@ -64,6 +64,8 @@ MAX_COUNT = 100_000
 """Most positions at a window group, staff in a role, replications, meeting places ..."""
 MAX_RUN_WORKING_DAYS = 25_000
 """Longest warm-up, horizon or drain (about 100 years of working days)."""
+MAX_FLOW_BLOCKS = 2_000
+"""Most blocks (applications, external steps, sequences, branches) in one case type's flow."""
 MAX_PER_DAY = 1_000_000
 """Most arrivals per working day of one case type (per_hour: a tenth of it)."""
 
@@ -529,6 +531,16 @@ class CaseType(_Spec):
     @classmethod
     def _flow(cls, v):
         return as_flow(v)
+
+    @field_validator("flow")
+    @classmethod
+    def _flow_size(cls, v):
+        from .flow import walk
+
+        n = sum(1 for _ in walk(v))
+        if n > MAX_FLOW_BLOCKS:
+            raise ValueError(f"the flow has {n:,} blocks; at most {MAX_FLOW_BLOCKS:,} are allowed")
+        return v
 
 
 class RunSettings(_Spec):

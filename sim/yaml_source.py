@@ -257,6 +257,9 @@ def parse_yaml(text: str) -> tuple[Any, Positions]:
             reason = f"{exc.context}: {exc.problem}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise YamlProblem(f"YAML syntax: {reason}", line, col) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # a value built after the document was read (e.g. '!!set x' on a plain value)
+        raise YamlProblem(f"a value cannot be read ({type(exc).__name__}: {exc}); check YAML tags such as '!!set'") from None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line = before.count("\n") + 1

@@ -288,3 +288,17 @@ def test_a_large_file_reads_in_seconds(tmp_path):
     t0 = time.perf_counter()
     s = load_scenario(f)
     assert len(s.sites) > 30_000 and time.perf_counter() - t0 < 8
+
+
+def test_a_flow_expanded_by_aliases_beyond_the_block_limit(tmp_path, capsys):
+    """Aliases can make a flow of a hundred thousand blocks from a few lines: refused by count, quickly."""
+    blk = "[" + ", ".join(["{item: deed_tax}"] * 5) + "]"
+    defs = [f"&a0 {blk}"] + [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 5) + "]" for i in range(1, 7)]
+    text = COUNTY.replace("    flow: [{item: individual_business}]\n", "    flow: [" + ", ".join(defs) + "]\n", 1)
+    err = _fast_refusal(capsys, write(tmp_path, text), "case_types[1].flow: the flow has", "at most 2,000 are allowed")
+    assert f":{position(text, 'flow: [&a0')[0]}:" in err
+
+
+def test_a_set_tag_on_a_plain_value(tmp_path, capsys):
+    text = COUNTY.replace("    materials: 6\n", "    materials: !!set x\n", 1)
+    _fast_refusal(capsys, write(tmp_path, text), "(file): a value cannot be read", "!!set")
