@@ -32,6 +32,13 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
+def _executor(args):
+    """Where the command's replications run: --cluster (or $APPROVAL_SIM_CLUSTER), else --workers local processes."""
+    from .execution import executor_for
+
+    return executor_for(getattr(args, "workers", None), getattr(args, "cluster", None))
+
+
 def cmd_run(args) -> int:
     from .export import OutputExists, check_out_dir, write_run
     from .runner import run
@@ -40,8 +47,9 @@ def cmd_run(args) -> int:
     if args.out:
         check_out_dir(args.out)  # fail before spending time on the run
     reps = args.reps if args.reps is not None else scenario.run.replications
+    executor = _executor(args)
     with Progress(reps) as bar:
-        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=bar.update)
+        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=bar.update, executor=executor)
     if args.out:
         try:
             files = write_run(result, args.out)
@@ -73,7 +81,7 @@ def cmd_compare(args) -> int:
             return EXIT_BAD_INPUT
     n = args.reps if args.reps is not None else scenarios[0].run.replications
     with Progress(n * len(scenarios)) as bar:
-        results, table = compare(scenarios, n, args.seed, progress=bar.update)
+        results, table = compare(scenarios, n, args.seed, progress=bar.update, executor=_executor(args))
     if args.out:
         tables = {"comparison.csv": table}
         tables.update({f"replications_{k}.csv": r.kpis for k, r in enumerate(results)})
@@ -172,20 +180,18 @@ def cmd_attribute(args) -> int:
     k = len({g if g is not None else i for i, g in enumerate(groups)})
     bar = Progress(None, "runs")
 
+    executor = _executor(args)
+
     def run_many(jobs: dict) -> dict:  # every subset in one batch: announced, then counted run by run
-        from .runner import run
+        from .execution import run_jobs
 
         reps = [job[1] for job in jobs.values()]
         total = sum(reps)
         how = f"all 2^{k} = {len(jobs)} subsets" if len(jobs) == 2**k else f"{len(jobs)} subsets (sampled orders)"
         per = f"{reps[0]} replications" if len(set(reps)) == 1 else "their replications"
-        print(f"attribute: {k} reforms; {how} x {per} = {total} runs", file=sys.stderr)
+        print(f"attribute: {k} reforms; {how} x {per} = {total} runs on {executor.description}", file=sys.stderr)
         bar.update(0, total)
-        out, done = {}, 0
-        for key, (scenario, n, seed, trace) in jobs.items():
-            out[key] = run(scenario, n, seed, trace=trace, progress=lambda d, _t, base=done: bar.update(base + d))
-            done += n
-        return out
+        return run_jobs(jobs, progress=bar.update, executor=executor)
 
     try:
         with bar:
@@ -269,6 +275,13 @@ _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, ">= 0")
 
 
+def _add_execution_options(parser) -> None:
+    parser.add_argument("--workers", type=_positive_int, default=None,
+                        help="local processes (default: every core; 1 runs in this process)")
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="run on a Dask scheduler, e.g. tcp://host:8786 (default: $APPROVAL_SIM_CLUSTER, else local)")
+
+
 def cmd_experiment(args) -> int:
     from .experiments import list_experiments, run_experiment
 
@@ -290,6 +303,7 @@ def cmd_experiment(args) -> int:
     with bar:
         path = run_experiment(
             args.name, fast=args.fast, out=args.out, workers=args.workers, command=command, progress=progress,
+            executor=_executor(args),
         )
     print(f"results: {path}")
     claims = path / "tables" / "claims.csv"
@@ -357,8 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--list", action="store_true", help="list the experiments, one a line")
     x.add_argument("--fast", action="store_true", help="a reduced version: fewer replications, shorter horizon")
     x.add_argument("--out", help="new results folder (default results/NAME-TIMESTAMP)")
-    x.add_argument("--workers", type=_whole_number(1, "at least 1"), help="processes (default: every core)")
     x.set_defaults(func=cmd_experiment)
+    for cmd in (r, c, a, x):
+        _add_execution_options(cmd)
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")
     f.set_defaults(func=cmd_reforms)

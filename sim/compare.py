@@ -20,14 +20,25 @@ from .stats import mean_ci
 __all__ = ["compare", "comparison_table"]
 
 
-def compare(scenarios, replications: int | None = None, seed: int | None = None, progress=None) -> tuple[list[RunResult], pd.DataFrame]:
+def compare(
+    scenarios, replications: int | None = None, seed: int | None = None, progress=None, *, workers: int | None = 1, executor=None
+) -> tuple[list[RunResult], pd.DataFrame]:
     """Run all scenarios with the same seed and replications; returns (results, table).
 
     The first scenario is the base.  Defaults come from the base's run settings.
+    Replication r of every scenario uses the same streams (common random
+    numbers).  ``workers``/``executor`` as in :func:`sim.runner.run`: every
+    replication of every scenario is one task, so all of them share the cores.
     """
     base = scenarios[0]
     n = base.run.replications if replications is None else replications
     seed = base.run.seed if seed is None else seed
+    if executor is not None or workers != 1:
+        from .execution import run_jobs
+
+        done = run_jobs({k: (s, n, seed, False) for k, s in enumerate(scenarios)}, workers, progress, executor)
+        results = [done[k] for k in range(len(scenarios))]
+        return results, comparison_table(results)
     results = []
     for k, s in enumerate(scenarios):
         results.append(run(s, n, seed, progress=(lambda d, t, k=k: progress(k * n + d, len(scenarios) * n)) if progress else None))

@@ -108,6 +108,8 @@ def run(
     *,
     trace: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
+    executor=None,
 ) -> RunResult:
     """Run replications ``0 .. replications-1`` of ``scenario`` with ``seed``.
 
@@ -115,12 +117,18 @@ def run(
     intervals of shares are clipped to [0, 1].
 
     Defaults come from the scenario's ``run`` settings.  ``progress(done,
-    total)`` is called after each replication.
+    total)`` is called after each replication.  Replications run in this
+    process unless ``workers`` > 1 (None: every core) or an ``executor``
+    from :mod:`sim.execution` is given; the numbers are the same either way.
     """
     n = scenario.run.replications if replications is None else int(replications)
     if n < 1:
         raise ValueError(f"replications must be >= 1 (got {n})")
     seed = scenario.run.seed if seed is None else int(seed)
+    if executor is not None or workers != 1:
+        from .execution import run_jobs
+
+        return run_jobs({0: (scenario, n, seed, trace)}, workers, progress, executor)[0]
     reps = []
     for r in range(n):
         reps.append(simulate(scenario, seed=seed, replication=r, trace=trace))

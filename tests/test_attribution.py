@@ -176,7 +176,7 @@ def test_cli_attribute_checks_scope_kpi_and_reforms_before_running(tmp_path, cap
 @pytest.mark.parametrize("exact_up_to", [8, 1])
 def test_a_batch_on_every_core_gives_the_same_values(base, exact_up_to):
     """All subsets run in one batch on two processes (``run_many``): identical numbers to one by one."""
-    from sim.experiments.pool import run_jobs
+    from sim.execution import run_jobs
 
     reforms = [("centralise", {}), ("tolerance_acceptance", {"share_tolerated": 0.5}), ("one_window", {})]
     kw = dict(kpi="lead_time_working_days_mean", exact_up_to=exact_up_to, permutations=4)

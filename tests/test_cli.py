@@ -473,9 +473,9 @@ def test_subprocess_signal_mid_run_with_progress_on_a_pipe(tmp_path, signame, co
 def test_attribute_announces_and_counts_its_runs(capsys, good, tmp_path):
     after = tmp_path / "after.yaml"
     after.write_text(f"base: {good.name}\nreforms:\n  - {{reform: centralise}}\n  - {{reform: reduce_fees}}\n", encoding="utf-8")
-    rc, out, err = cli(capsys, "attribute", after, "--reps", "2")
+    rc, out, err = cli(capsys, "attribute", after, "--reps", "2", "--workers", "1")
     assert rc == 0, err
-    assert err.splitlines()[0] == "attribute: 2 reforms; all 2^2 = 4 subsets x 2 replications = 8 runs"
+    assert err.splitlines()[0] == "attribute: 2 reforms; all 2^2 = 4 subsets x 2 replications = 8 runs on this process"
     lines = out.splitlines()
     assert [ln.split()[0] for ln in lines if ln.split() and ln.split()[0] in {"centralise", "reduce_fees", "total"}] == [
         "centralise", "reduce_fees", "total"]

@@ -35,7 +35,7 @@ from ..loading import load_scenario
 from ..stats import mean_ci
 from .assumptions import ASSUMPTIONS, apply_assumptions
 from .catalogue import Claim, load_claims
-from .pool import run_jobs
+from ..execution import run_jobs
 from .spec import ClaimTest, Experiment, load_experiment
 from .verdicts import VERDICTS, decide, favourability, holds
 
@@ -175,7 +175,7 @@ def _load(exp: Experiment, label: str):
     return base
 
 
-def _attribution(plan: _Plan, fast: bool, workers=None, progress=None) -> pd.DataFrame:
+def _attribution(plan: _Plan, fast: bool, executor=None, progress=None) -> pd.DataFrame:
     """Shapley split of the chosen KPI over the reformed file's reforms, under the shared assumptions.
 
     Full runs are exact up to 8 reforms and sample 32 orders above; fast runs
@@ -194,7 +194,7 @@ def _attribution(plan: _Plan, fast: bool, workers=None, progress=None) -> pd.Dat
         base, reforms, a.kpi, a.scope, replications=plan.reps, seed=plan.exp.seed,
         exact_up_to=3 if fast else 8, permutations=2 if fast else 32, groups=groups,
         prepare=lambda s: apply_assumptions(s, shared),
-        run_many=lambda jobs: run_jobs(jobs, workers, progress),
+        run_many=lambda jobs: run_jobs(jobs, progress=progress, executor=executor),
     )
     table.insert(0, "experiment", plan.exp.name)
     return table
@@ -264,14 +264,14 @@ def _check_scopes(plan: _Plan) -> None:
         raise ScenarioError(problems, plan.exp.source)
 
 
-def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool, workers, progress):
+def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool, executor, progress):
     plan = _plan(exp, fast)
     _check_scopes(plan)
     _robust_keys(plan)
     if exp.charts.compare:
         for lab in exp.charts.compare[1:] if fast else exp.charts.compare:
             plan.key(lab, trace=True)
-    results = run_jobs(dict(plan.jobs), workers, progress)
+    results = run_jobs(dict(plan.jobs), progress=progress, executor=executor)
     # phase 2: corners
     corner_keys = {}
     for t in exp.tests:
@@ -284,9 +284,9 @@ def _run_experiment_tables(exp: Experiment, claims: dict[str, Claim], fast: bool
                 plan.key(lab, setting)
     missing = {k: v for k, v in plan.jobs.items() if k not in results}
     if missing:
-        results.update(run_jobs(missing, workers, progress))
+        results.update(run_jobs(missing, progress=progress, executor=executor))
 
-    attribution = _attribution(plan, fast, workers, progress) if exp.charts.attribution is not None else None
+    attribution = _attribution(plan, fast, executor, progress) if exp.charts.attribution is not None else None
     plan.attribution = attribution
 
     departures = "; ".join(
@@ -408,9 +408,17 @@ def run_experiment(
     progress: Callable[[int, int], None] | None = None,
     command: str = "",
     charts: bool = True,
+    executor=None,
 ) -> Path:
-    """Run an experiment (a spec, or its name in ``experiments/``) and write its results folder."""
+    """Run an experiment (a spec, or its name in ``experiments/``) and write its results folder.
+
+    Replications run on ``executor`` (:mod:`sim.execution`), by default on
+    ``workers`` local processes (every core if None); charts are drawn locally.
+    """
+    from ..execution import LocalExecutor
     from ..export import check_out_dir, staged_dir
+
+    executor = executor or LocalExecutor(workers)
 
     root = experiments_dir()
     if not isinstance(exp, Experiment):
@@ -440,7 +448,7 @@ def run_experiment(
     parts = _collect(exp, root)
     claim_rows, robust_rows, summaries, plans = [], [], {}, []
     for sub in parts:
-        plan, results, rows, rob = _run_experiment_tables(sub, claims, fast, workers, progress)
+        plan, results, rows, rob = _run_experiment_tables(sub, claims, fast, executor, progress)
         claim_rows += rows
         robust_rows += rob
         plans.append((plan, results))
