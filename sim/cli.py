@@ -282,6 +282,27 @@ def _add_execution_options(parser) -> None:
                         help="run on a Dask scheduler, e.g. tcp://host:8786 (default: $APPROVAL_SIM_CLUSTER, else local)")
 
 
+def cmd_sweep(args) -> int:
+    from .execution.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.file)
+    store = Path(args.store) if args.store else Path("results") / f"{sweep.name}.sqlite"
+    out = Path(args.out) if args.out else store.with_suffix(".csv")
+    executor = _executor(args)
+    points = len(sweep.parameter_points()) * len(sweep.scenarios)
+    print(f"sweep {sweep.name}: {points} points x {sweep.replications} replications on {executor.description}; "
+          f"store {store} (finished replications are kept: run again to resume)", file=sys.stderr)
+    with Progress(None, "replications still to run") as bar:
+        table = run_sweep(sweep, store, executor, progress=bar.update)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    table.drop(columns=["model_hash"]).to_csv(tmp, index=False)
+    tmp.replace(out)  # a reader never sees half a table
+    print(views.sweep_text(table.drop(columns=["model_hash"])))
+    print(f"table: {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_experiment(args) -> int:
     from .experiments import list_experiments, run_experiment
 
@@ -374,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_experiment)
     for cmd in (r, c, a, x):
         _add_execution_options(cmd)
+    w = sub.add_parser("sweep", help="run a grid of parameter values x scenarios x replications (resumable)")
+    w.add_argument("file", help="sweep file (YAML)")
+    w.add_argument("--store", help="SQLite store of finished replications (default results/NAME.sqlite)")
+    w.add_argument("--out", help="CSV table of every point (default: the store's name with .csv)")
+    w.set_defaults(func=cmd_sweep)
+    _add_execution_options(w)
+
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")
     f.set_defaults(func=cmd_reforms)

@@ -276,3 +276,21 @@ def experiments_text(experiments) -> str:
     rows = [[e.name, e.title_en + (f" / {e.title_zh}" if e.title_zh else "")] for e in experiments]
     return table(rows, "ll", header=0, fill=1)
 
+
+
+# -- sweep ----------------------------------------------------------------------------------------------
+def sweep_text(t: pd.DataFrame) -> str:
+    """One block per KPI and scope: a row per point with mean and 95% CI."""
+    fixed = {"scope", "kpi", "mean", "ci_low", "ci_high", "std", "n"}
+    params = [c for c in t.columns if c not in fixed]
+    out = []
+    for (scope, kpi), sub in t.groupby(["scope", "kpi"], sort=False):
+        k = KPIS.get(kpi)
+        unit = k.unit if k else ""
+        title = f"{kpi}" + (f" / {k.zh}" if k else "") + f" ({unit_text(unit)}), scope {scope}"
+        rows = [[*params, "mean", "95% CI", "n"]]
+        for d in sub.to_dict("records"):
+            (m, lo, hi), dec = _scaled(unit, d["mean"], d["ci_low"], d["ci_high"])
+            rows.append([*(str(d[c]) for c in params), num(m, dec), interval(lo, hi, dec), str(int(d["n"]))])
+        out += [title, table(rows, "l" * len(params) + "rlr"), ""]
+    return "\n".join(out).rstrip()

@@ -24,7 +24,10 @@ Progress = Callable[[int, int], None]
 class Executor(Protocol):
     """Something that runs ``fn`` on every task and returns the results in task order."""
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], progress: Progress | None = None) -> list: ...
+    def map(
+        self, fn: Callable[[Any], Any], tasks: Sequence[Any], progress: Progress | None = None,
+        each: Callable[[int, Any], None] | None = None,
+    ) -> list: ...
 
     @property
     def description(self) -> str: ...
@@ -53,13 +56,16 @@ class LocalExecutor:
     def description(self) -> str:
         return "this process" if self.workers == 1 else f"{self.workers} local processes"
 
-    def map(self, fn, tasks, progress=None) -> list:
+    def map(self, fn, tasks, progress=None, each=None) -> list:
+        """Results in task order; ``each(index, result)`` is called here as each task finishes."""
         tasks = list(tasks)
         total = len(tasks)
         if self.workers <= 1 or total <= 1:
             out = []
             for done, t in enumerate(tasks, 1):
                 out.append(fn(t))
+                if each:
+                    each(done - 1, out[-1])
                 if progress:
                     progress(done, total)
             return out
@@ -72,6 +78,8 @@ class LocalExecutor:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         results[index[fut]] = fut.result()
+                        if each:
+                            each(index[fut], results[index[fut]])
                         done += 1
                         if progress:
                             progress(done, total)
@@ -108,7 +116,8 @@ class DaskExecutor:
     def description(self) -> str:
         return f"Dask cluster {self.address}"
 
-    def map(self, fn, tasks, progress=None) -> list:
+    def map(self, fn, tasks, progress=None, each=None) -> list:
+        """Results in task order; ``each(index, result)`` is called here as each task finishes."""
         from distributed import as_completed
 
         tasks = list(tasks)
@@ -119,6 +128,8 @@ class DaskExecutor:
         try:
             for done, fut in enumerate(as_completed(futures), 1):
                 results[index[fut.key]] = fut.result()
+                if each:
+                    each(index[fut.key], results[index[fut.key]])
                 if progress:
                     progress(done, total)
         except BaseException:
