@@ -328,6 +328,9 @@ class Progress:
         if self.total:
             so_far = " planned so far" if self.growing else ""
             s = f"{self.label}: {self.done} of {self.total}{so_far} ({100 * self.done / self.total:.0f}%), {duration(elapsed)} elapsed"
+            if 0 < self.done and elapsed > 0:
+                per_min = 60 * self.done / elapsed
+                s += f", {per_min:.3g} a minute" if per_min < 60 else f", {per_min / 60:.3g} a second"
             if 0 < self.done < self.total and not self.growing:
                 s += f", about {duration(elapsed / self.done * (self.total - self.done))} left"
             return s

@@ -112,7 +112,7 @@ def test_progress_on_a_pipe_is_a_plain_line_every_few_seconds():
             bar.update(i)
     lines = out.getvalue().splitlines()
     assert "\r" not in out.getvalue()
-    assert lines[0].startswith("replications: 10 of 100 (10%), 0:02 elapsed, about 0:18 left")
+    assert lines[0].startswith("replications: 10 of 100 (10%), 0:02 elapsed, 5 a second, about 0:18 left")
     assert len(lines) == 5  # at 2, 7, 12, 17 s and the last line
     assert lines[-1] == "replications: 100 of 100 done in 0:20"
 
@@ -129,7 +129,7 @@ def test_progress_stays_quiet_for_quick_work_and_says_when_it_stopped():
             clock.t = 3.0
             bar.update(4)
             raise KeyboardInterrupt
-    assert out.getvalue().splitlines() == ["runs: 4 of 10 (40%), 0:03 elapsed, about 0:04 left",
+    assert out.getvalue().splitlines() == ["runs: 4 of 10 (40%), 0:03 elapsed, 1.33 a second, about 0:04 left",
                                            "runs: 4 of 10 done when stopped after 0:03"]
 
 
