@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__, views
-from .errors import ScenarioError
+from .errors import Problem, ScenarioError
 from .kpis import KPIS, STATION_KPIS
 from .loading import load_scenario
 from .terminal import Progress
@@ -36,7 +36,10 @@ def _executor(args):
     """Where the command's replications run: --cluster (or $APPROVAL_SIM_CLUSTER), else --workers local processes."""
     from .execution import executor_for
 
-    return executor_for(getattr(args, "workers", None), getattr(args, "cluster", None))
+    try:
+        return executor_for(getattr(args, "workers", None), getattr(args, "cluster", None))
+    except (RuntimeError, OSError, ValueError) as exc:  # Dask missing, scheduler unreachable, bad address
+        raise ScenarioError([Problem("--cluster", str(exc) or type(exc).__name__)], "approval-sim") from None
 
 
 def cmd_run(args) -> int:

@@ -64,3 +64,16 @@ def test_a_dask_cluster_gives_the_local_numbers_exactly():
             again = run_jobs({"a": (s, 3, 11, False)}, executor=DaskExecutor(client=client))["a"]
     _same(local, remote)
     _same(remote, again)  # no cached results stand in for a second run (pure=False), and no hidden state
+
+
+def test_an_unusable_cluster_is_a_message_not_a_traceback(monkeypatch, capsys):
+    from sim import execution
+    from sim.cli import main
+
+    def refuse(address=None, client=None):
+        raise RuntimeError("running on a cluster needs Dask: pip install -e '.[cluster]'")
+
+    monkeypatch.setattr(execution.executors, "DaskExecutor", refuse)
+    code = main(["run", str(ROOT / "scenarios" / "county_before_reform.yaml"), "--reps", "1", "--cluster", "tcp://h:8786"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--cluster: running on a cluster needs Dask" in err and "Traceback" not in err
