@@ -983,7 +983,9 @@ def outcome_failures(res: Outcome, path: Path) -> list[str]:
 
 def capped_copy(path: Path) -> Path | None:
     """A copy of a valid scenario file with a short run (see RUN_CAPS), beside it; None if not a mapping."""
-    data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    from sim.loading import read_yaml  # the file validated with our reader (libyaml), which PyYAML's may refuse
+
+    data = read_yaml(path)
     if not isinstance(data, dict):
         return None
     run = dict(data["run"]) if isinstance(data.get("run"), dict) else {}
