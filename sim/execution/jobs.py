@@ -2,8 +2,8 @@
 
 Each task is one replication of one scenario; its random numbers come from
 (seed, replication index) alone, so the results are the same on one process,
-many, or a cluster.  Scenarios travel to the workers as plain data and are
-validated once per worker (cached by model hash).
+many, or a cluster.  Scenarios travel to the workers as pickled objects
+(cached per worker by content hash).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ _CACHE: dict[str, Scenario] = {}
 def _replication(args):
     data, digest, seed, r, trace, tables = args
     s = _CACHE.get(digest)
-    if s is None:
-        s = _CACHE[digest] = Scenario.from_dict(data)
+    if s is None:  # a Scenario travels as itself (it pickles); plain data is validated once per worker
+        s = _CACHE[digest] = data if isinstance(data, Scenario) else Scenario.from_dict(data)
     rep = simulate(s, seed=seed, replication=r, trace=trace)
     if not tables:  # only the KPIs travel back
         rep = replace(rep, cases=rep.cases.iloc[0:0], items=None, stations_by_hour=rep.stations_by_hour.iloc[0:0])
@@ -48,8 +48,8 @@ def run_jobs(
     tasks, keys = [], []
     for key, (scenario, n, seed, trace, *rest) in jobs.items():
         tables = rest[0] if rest else True
-        data, digest = scenario.to_dict(), scenario.content_hash()
-        tasks += [(data, digest, seed, r, trace, tables) for r in range(n)]
+        digest = scenario.content_hash()
+        tasks += [(scenario, digest, seed, r, trace, tables) for r in range(n)]
         keys += [key] * n
     executor = executor or LocalExecutor(workers)
     reps: dict[Hashable, list] = {key: [] for key in jobs}
