@@ -21,7 +21,7 @@ from .yaml_source import Positions, YamlProblem, parse_yaml
 MAX_FILE_BYTES = 50 * 10**6
 """Largest scenario file read (the shipped ones are under 100 kB)."""
 
-__all__ = ["load_scenario", "read_source", "read_yaml", "reform_plan", "attribution_plan", "with_positions"]
+__all__ = ["load_scenario", "read_source", "read_spec", "read_yaml", "reform_plan", "attribution_plan", "with_positions"]
 
 
 MAX_BASE_CHAIN = 32
@@ -56,6 +56,30 @@ def read_source(path: str | os.PathLike) -> tuple[Any, Positions]:
     except YamlProblem as exc:
         where = format_path(exc.path) if exc.path else "(file)"
         raise ScenarioError([Problem(where, exc.reason, exc.line, exc.column)], src) from None
+
+
+def read_spec(path: str | os.PathLike, model: type, what: str, check=None):
+    """A spec file (experiment, sweep ...) validated into ``model`` (its ``source`` set to the path).
+
+    ``check(spec)`` may return problems found after validation (e.g. missing
+    files); every problem carries its line and column.
+    """
+    from pydantic import ValidationError
+
+    from .validation import problems_from_pydantic
+
+    p = Path(path)
+    data, positions = read_source(p)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem("(file)", f"{what} is a mapping of fields")], str(p))
+    try:
+        spec = model.model_validate({**data, "source": str(p)})
+    except ValidationError as exc:
+        raise with_positions(ScenarioError(problems_from_pydantic(exc, data, model)), positions, str(p)) from None
+    problems = check(spec) if check else []
+    if problems:
+        raise with_positions(ScenarioError(problems), positions, str(p))
+    return spec
 
 
 def read_yaml(path: str | os.PathLike) -> Any:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Problem, ScenarioError
 from ..stats import summarise
@@ -110,22 +110,13 @@ def set_field(data: dict, path: str, value: Any) -> dict:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file (every problem with its line and column)."""
-    from ..loading import read_source, with_positions
-    from ..validation import problems_from_pydantic
+    from ..loading import read_spec
 
-    p = Path(path)
-    data, positions = read_source(p)
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem("(file)", "a sweep file is a mapping of fields")], str(p))
-    try:
-        sweep = Sweep.model_validate({**data, "source": str(p)})
-    except ValidationError as exc:
-        raise with_positions(ScenarioError(problems_from_pydantic(exc, data, Sweep)), positions, str(p)) from None
-    missing = [Problem(f"scenarios[{i}]", f"file not found: {sweep.scenario_path(ref)}")
-               for i, ref in enumerate(sweep.scenarios) if not sweep.scenario_path(ref).is_file()]
-    if missing:
-        raise with_positions(ScenarioError(missing), positions, str(p))
-    return sweep
+    def missing(sweep: Sweep) -> list[Problem]:
+        return [Problem(f"scenarios[{i}]", f"file not found: {sweep.scenario_path(ref)}")
+                for i, ref in enumerate(sweep.scenarios) if not sweep.scenario_path(ref).is_file()]
+
+    return read_spec(path, Sweep, "a sweep file", missing)
 
 
 def _where(sweep: Sweep, *names: str) -> str:

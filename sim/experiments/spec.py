@@ -31,12 +31,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..errors import Problem, ScenarioError
-from ..validation import problems_from_pydantic
+from ..errors import Problem
 from ..kpis import KPIS
-from ..loading import read_source, with_positions
+from ..loading import read_spec
 from .assumptions import ASSUMPTIONS
 
 __all__ = ["Experiment", "ClaimTest", "Measure", "LimitMeasure", "load_experiment", "Departure"]
@@ -229,16 +228,9 @@ class Experiment(_Spec):
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate one experiment file."""
-    p = Path(path)
-    data, positions = read_source(p)
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem("(file)", "an experiment file is a mapping of fields")], str(p))
-    try:
-        exp = Experiment.model_validate({**data, "source": str(p)})
-    except ValidationError as exc:
-        raise with_positions(ScenarioError(problems_from_pydantic(exc, data, Experiment)), positions, str(p)) from None
-    missing = [lab for lab in exp.scenarios if not exp.scenario_path(lab).is_file()]
-    if missing:
-        problems = [Problem(f"scenarios.{lab}", f"file not found: {exp.scenario_path(lab)}") for lab in missing]
-        raise with_positions(ScenarioError(problems), positions, str(p))
-    return exp
+
+    def missing(exp: Experiment) -> list[Problem]:
+        return [Problem(f"scenarios.{lab}", f"file not found: {exp.scenario_path(lab)}")
+                for lab in exp.scenarios if not exp.scenario_path(lab).is_file()]
+
+    return read_spec(path, Experiment, "an experiment file", missing)
