@@ -297,10 +297,18 @@ def cmd_sweep(args) -> int:
           f"store {store} (finished replications are kept: run again to resume)", file=sys.stderr)
     with Progress(None, "replications still to run") as bar:
         table = run_sweep(sweep, store, executor, progress=bar.update)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    table.drop(columns=["model_hash"]).to_csv(tmp, index=False)
-    tmp.replace(out)  # a reader never sees half a table
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.drop(columns=["model_hash"]).to_csv(tmp, index=False)
+        tmp.replace(out)  # a reader never sees half a table
+    except OSError as exc:  # the replications are safe in the store: say so
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise ScenarioError([Problem("--out", f"cannot write the table ({exc.strerror or exc}); "
+                                              f"the finished replications are kept in {store}")], str(out)) from None
     print(views.sweep_text(table.drop(columns=["model_hash"])))
     print(f"table: {out}", file=sys.stderr)
     return 0

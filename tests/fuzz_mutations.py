@@ -656,6 +656,14 @@ def build_data_mutant(pick) -> Mutant:
     return m
 
 
+# what each text operation may put in (insert_bytes and delete_span draw their own)
+TEXT_OP_VALUES: dict[str, tuple] = {
+    "structural": STRUCTURAL, "indent": ("", " ", "  ", "\t", "    "), "number": HOSTILE_NUMBER_LITERALS,
+    "date": BAD_DATES, "clock": HOSTILE_CLOCKS, "dist": DIST_EDITS, "reform": REFORM_EDITS,
+    "base": BASE_EDITS, "tag": TAGS, "append": APPENDS,
+}
+
+
 def build_text_mutant(pick) -> Mutant:
     name = pick.choice(SHIPPED)
     k = pick.integer(0, 10**6)
@@ -665,26 +673,8 @@ def build_text_mutant(pick) -> Mutant:
         value = pick.junk()
     elif op == "delete_span":
         value = pick.integer(1, 200)
-    elif op == "structural":
-        value = pick.choice(STRUCTURAL)
-    elif op == "indent":
-        value = pick.choice(("", " ", "  ", "\t", "    "))
-    elif op == "number":
-        value = pick.choice(HOSTILE_NUMBER_LITERALS)
-    elif op == "date":
-        value = pick.choice(BAD_DATES)
-    elif op == "clock":
-        value = pick.choice(HOSTILE_CLOCKS)
-    elif op == "dist":
-        value = pick.choice(DIST_EDITS)
-    elif op == "reform":
-        value = pick.choice(REFORM_EDITS)
-    elif op == "base":
-        value = pick.choice(BASE_EDITS)
-    elif op == "tag":
-        value = pick.choice(TAGS)
-    elif op == "append":
-        value = pick.choice(APPENDS)
+    elif op in TEXT_OP_VALUES:
+        value = pick.choice(TEXT_OP_VALUES[op])
     m = apply_text_mutation(name, op, k, value)
     if m is None:  # the file has no such token: junk bytes instead
         m = apply_text_mutation(name, "insert_bytes", k, b"\x00")

@@ -97,3 +97,23 @@ def test_a_bad_parameter_is_named_before_anything_runs(tmp_path):
     with pytest.raises(ScenarioError, match="greater than or equal to 1"):
         run_sweep(load_sweep(f), tmp_path / "s2.sqlite")
     assert not (tmp_path / "s2.sqlite").exists()
+
+
+def test_an_unusable_store_or_table_path_is_a_message(tmp_path, capsys):
+    from sim.cli import main
+
+    f = _sweep_file(tmp_path, reps=1)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database", encoding="utf-8")
+    assert main(["sweep", str(f), "--store", str(junk), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{junk}: store: cannot be used as a replication store (file is not a database)" in err
+    assert "Traceback" not in err and junk.read_text(encoding="utf-8") == "not a database"  # left as it was
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    store = tmp_path / "ok.sqlite"
+    assert main(["sweep", str(f), "--store", str(store), "--out", str(blocker / "t.csv"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--out: cannot write the table" in err and f"the finished replications are kept in {store}" in err
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM done").fetchone()[0] == 2  # both points' replication kept

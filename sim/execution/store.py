@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import Problem, ScenarioError
+
 __all__ = ["ReplicationStore"]
 
 _SCHEMA = """
@@ -37,10 +39,13 @@ class ReplicationStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:  # a folder, a file that is not a store, no permission
+            raise ScenarioError([Problem("store", f"cannot be used as a replication store ({exc})")], str(path)) from None
 
     def close(self) -> None:
         self._db.close()
