@@ -26,26 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .engine.output import RunOutput
+from .engine.records import CHANNELS, ITEM_FIELDS, RECORD_FIELDS, STATUS
 from .kpis import case_kpis
 
 __all__ = ["Replication", "build_replication", "station_stats", "ITEM_FIELDS", "RECORD_FIELDS"]
 
-_STATUS = np.array(["completed", "abandoned", "unfinished"])
+_STATUS = list(STATUS)
+_CHANNELS = list(CHANNELS)
 _DQ = np.array([1, -1, 0, 0], dtype=np.int64)  # queue change by event code (enter, start, end, mark)
 _DB = np.array([0, 1, -1, 0], dtype=np.int64)  # busy change by event code
-
-# layout of the engine's per-case record rows
-RECORD_FIELDS = (
-    "idx", "case_type", "arrival", "end", "status", "channel", "trips", "window_visits", "returns",
-    "window_wait", "office_wait", "travel", "items", "promised_n", "promised_ok",
-    "statutory_n", "statutory_ok", "fee", "materials", "government", "external",
-)
-# layout of the engine's per-item rows (one per item decided in a case)
-ITEM_FIELDS = (
-    "case", "item", "accepted", "government_end", "decided", "trips", "returns",
-    "on_time_promised", "on_time_statutory",
-)
-
 
 
 @dataclass(frozen=True)
@@ -133,50 +123,29 @@ def station_stats(enter, start, end, capacity, clock, t_from, t_to):
     return summary, by_hour
 
 
-def _station_visits(st, t_stop):
-    enter = np.frombuffer(st.enter, dtype=float)
-    start = np.frombuffer(st.start, dtype=float)
-    end = np.frombuffer(st.end, dtype=float)
-    pend_e, pend_s, pend_f = [], [], []
-    for req in list(st.res.users):  # in service at the stop: censored at t_stop
-        pend_e.append(req.enter)
-        pend_s.append(getattr(req, "start", t_stop))
-        pend_f.append(np.inf)
-    for req in list(st.res.queue):
-        pend_e.append(req.enter)
-        pend_s.append(np.inf)
-        pend_f.append(np.inf)
-    if pend_e:
-        enter = np.concatenate([enter, pend_e])
-        start = np.concatenate([start, pend_s])
-        end = np.concatenate([end, pend_f])
-    return enter, start, end
-
-
-def build_replication(model, seed: int, replication: int) -> Replication:
+def build_replication(model: RunOutput, seed: int, replication: int) -> Replication:
     """Tables and KPIs from a finished engine run."""
-    s = model.s
+    s = model.scenario
     clock = model.clock
     day = clock.day_minutes
-    table = model.records_table()
-    idx_col = RECORD_FIELDS.index("idx")
-    arr_col = RECORD_FIELDS.index("arrival")
-    order = np.argsort(table[idx_col], kind="stable")
-    arrival = table[arr_col][order]
+    table = model.cases
+    order = np.argsort(table["idx"], kind="stable")
+    arrival = table["arrival"][order]
     keep = order[(arrival >= model.t_warm) & (arrival < model.t_end)]  # in case order, after the warm-up
-    rec = {k: table[i][keep] for i, k in enumerate(RECORD_FIELDS)}
+    rec = {k: table[k][keep] for k in RECORD_FIELDS}
+    del table
     w_arr = clock.working_array(rec["arrival"])
     w_end = clock.working_array(rec["end"])
     open_ = rec["status"] == 2  # unfinished: no lead time
     w_end = np.where(open_, np.nan, w_end)
     cal_end = np.where(open_, np.nan, rec["end"])
     ct_ids = [ct.id for ct in s.case_types]
-    status = pd.Categorical.from_codes(rec["status"].astype(np.int8), categories=list(_STATUS))
+    status = pd.Categorical.from_codes(rec["status"].astype(np.int8), categories=_STATUS)
     cases = pd.DataFrame(
         {
             "case": rec["idx"].astype(np.int64),
             "case_type": pd.Categorical.from_codes(rec["case_type"].astype(np.int32), categories=ct_ids),
-            "channel": pd.Categorical.from_codes(rec["channel"].astype(np.int8), categories=["counter", "online", "assisted"]),
+            "channel": pd.Categorical.from_codes(rec["channel"].astype(np.int8), categories=_CHANNELS),
             "status": status,
             "arrival_minute": rec["arrival"],
             "end_minute": rec["end"],
@@ -240,8 +209,7 @@ def build_replication(model, seed: int, replication: int) -> Replication:
 
     st_rows, hour_frames = [], []
     for st in model.stations:
-        enter, start, end = _station_visits(st, model.t_stop)
-        summ, by_hour = station_stats(enter, start, end, st.capacity, clock, model.t_warm, model.t_end)
+        summ, by_hour = station_stats(st.enter, st.start, st.end, st.capacity, clock, model.t_warm, model.t_end)
         summ["visits_per_day"] = summ.pop("visits") / horizon
         st_rows.append({"station": st.id, "kind": st.kind, "site": st.site, "capacity": st.capacity, **summ})
         by_hour.insert(0, "station", st.id)
@@ -279,10 +247,10 @@ def build_replication(model, seed: int, replication: int) -> Replication:
 
 def _items_table(model, kept_cases: np.ndarray, cases: pd.DataFrame, day: float) -> pd.DataFrame:
     """One row per item decided in a kept case (after the warm-up, before the horizon's end)."""
-    s = model.s
+    s = model.scenario
     clock = model.clock
-    t = model.items_table()
-    rec = {k: t[i] for i, k in enumerate(ITEM_FIELDS)}
+    t = model.items
+    rec = {k: t[k] for k in ITEM_FIELDS}
     keep = np.isin(rec["case"], kept_cases)
     rec = {k: v[keep] for k, v in rec.items()}
     order = np.lexsort((rec["accepted"], rec["case"]))
@@ -300,7 +268,7 @@ def _items_table(model, kept_cases: np.ndarray, cases: pd.DataFrame, day: float)
         {
             "case": rec["case"].astype(np.int64),
             "case_type": pd.Categorical(ct, categories=[c.id for c in s.case_types]),
-            "channel": pd.Categorical(ch, categories=["counter", "online", "assisted"]),
+            "channel": pd.Categorical(ch, categories=_CHANNELS),
             "item": pd.Categorical.from_codes(rec["item"].astype(np.int32), categories=ids),
             "accepted_minute": rec["accepted"],
             "decided_minute": rec["decided"],

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calendar import WorkingClock
-from .scenario import Arrivals
+from ..calendar import WorkingClock
+from ..scenario import Arrivals
 
 __all__ = ["arrival_times", "day_shape"]
 

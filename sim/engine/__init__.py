@@ -1,0 +1,78 @@
+"""The discrete-event engine: ``simulate(scenario, seed, replication) -> Replication``.
+
+One replication is a pure function of the scenario and the seed: no files, no
+printing, no global state.  The scenario is compiled once into small SimPy
+process functions (one per flow block), so the run interprets nothing per
+event.  Per-case results are kept as columns, resource visits as arrays.
+
+Model, in brief (see docs/model.md for the full description):
+
+* cases arrive per case type (office hours only) and follow their flow;
+* an application (``item``/``items``) is a visit to a window group that
+  accepts the items: trip and travel if the applicant is not already there,
+  FIFO queue, intake by one of the window's positions (working minutes);
+  incomplete applications are returned (补正): the applicant fixes them
+  (calendar or working days) and comes back, or gives up;
+* immediate items are decided at the window; back-office items go through a
+  hand-off and a chain of sign-off steps, each queueing for a role of a
+  department, then back to the window; the applicant then picks up the result
+  (a trip), or it is mailed or issued electronically;
+* online applications are handled by the same staff without trips;
+  assisted cases (帮办代办) send an agent, who makes the visits;
+* tolerated gaps (容缺受理) are supplied while review goes on: the
+  decision waits for the supplement, but there is no return or new queue;
+* a share of decided items is inspected afterwards (事中事后监管): staff work
+  off the case's path;
+* externals: intermediary reports, fixed periods, periodic meetings;
+* an item with ``issued_after`` (a seal that needs the licence's credit code)
+  is decided only once those items of the same case are.
+
+Every case's lead time is split into government time (受理 -> 办结), external
+time and the applicant's side (see ``_Model._split_time``); every decided
+item is recorded with its own government time, trips and on-time flags.
+
+Staff work only in office hours; a task started before closing resumes at the
+next opening.  Applicants still queued at closing wait for the next opening.
+
+The engine is split along its seams:
+
+* :mod:`~sim.engine.runtime`: stations, items and travel times resolved once;
+* :mod:`~sim.engine.model`: the clock, the arrivals, the shared building blocks;
+* :mod:`~sim.engine.compiler`: flow blocks compiled into process functions;
+* :mod:`~sim.engine.application`: the application process (visit, intake,
+  returns, back office, decisions, pickup);
+* :mod:`~sim.engine.records`: the record layouts and their codes; what leaves
+  a run is a :class:`~sim.engine.output.RunOutput`, turned into tables by
+  :mod:`sim.results`;
+* :mod:`~sim.engine.streams` and :mod:`~sim.engine.arrivals`: random streams
+  keyed by purpose, arrival times.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..scenario import Scenario
+from .model import Model
+from .streams import replication_seed
+
+__all__ = ["simulate"]
+
+if TYPE_CHECKING:
+    from ..results import Replication
+
+
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False) -> Replication:
+    """Run one replication and return its results.
+
+    ``seed`` and ``replication`` together fix every random number: replication
+    ``r`` of seed ``s`` is the same whatever else runs.  The streams are keyed
+    by purpose, so two scenarios run with the same seed see the same arrivals
+    and the same work content wherever they share case types, items and steps
+    (common random numbers).  ``trace=True`` also records every activity
+    (case, activity, resource, enabled, start, end) for event logs.
+    """
+    from ..results import build_replication  # tables are built on the analysis side, which imports the records
+
+    out = Model(scenario, replication_seed(seed, replication), trace).run()
+    return build_replication(out, seed, replication)

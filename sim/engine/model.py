@@ -1,0 +1,303 @@
+"""One replication's model: the clock, the runtime tables, the building blocks flows are made of.
+
+``Model(scenario, seedseq).run()`` releases each case type's arrivals into
+its compiled flow (see :mod:`sim.engine.compiler`), runs SimPy to the stop and
+returns a :class:`~sim.engine.output.RunOutput`.  The building blocks here
+(queue for a station and work, wait working time, travel to a site, external
+steps) are shared by every compiled flow.
+"""
+
+from __future__ import annotations
+
+import itertools
+from math import ceil
+
+import numpy as np
+import simpy
+
+from ..calendar import MINUTES_PER_DAY, clock_for, parse_clock
+from ..flow import Choice, walk
+from ..scenario import Scenario
+from .arrivals import arrival_times
+from .output import RunOutput, StationVisits
+from .records import ASSISTED, CHUNK, COUNTER, ONLINE, UNFINISHED, Recorder, split_time
+from .runtime import Case, Station, items_of, stations_of, travel_of
+from .streams import Streams
+
+__all__ = ["Model"]
+
+
+class Model:
+    def __init__(self, scenario: Scenario, seedseq, trace: bool = False, recorder: Recorder | None = None):
+        self.s = scenario
+        self.streams = Streams(seedseq)
+        self.env = env = simpy.Environment()
+        self.clock = clock = clock_for(scenario.calendar)
+        self.always_open = scenario.calendar.always_open
+        self.day = clock.day_minutes
+        run = scenario.run
+        self.t_warm = clock.working_days_horizon(run.warmup_working_days) if run.warmup_working_days else 0.0
+        self.t_end = clock.working_days_horizon(run.warmup_working_days + run.horizon_working_days)
+        self.t_stop = clock.working_days_horizon(
+            run.warmup_working_days + run.horizon_working_days + run.drain_working_days
+        )
+        clock.limit(self.t_stop)
+        self.trace = [] if trace else None
+        self.home, self.between = travel_of(scenario)
+        self.stations, self.window_station, self.role_station = stations_of(scenario, env)
+        self.items = items_of(scenario, self.streams, self.role_station)
+        # gap draws belong to (case type, case, item, attempt), not to the order of arrival at a window
+        self.incomplete_key = {
+            (ct.id, it.id): self.streams.key(f"incomplete:{ct.id}:{it.id}")
+            for ct in scenario.case_types for it in scenario.items
+        }
+        self.externals = {e.id: e for e in scenario.externals}
+        self.ext_sampler = {}
+        self.ext_capacity = {}
+        self.sittings = {}
+        for e in scenario.externals:
+            d = e.duration_working_days if e.duration_working_days is not None else e.duration_calendar_days
+            basis = "working" if e.duration_working_days is not None else "calendar"
+            self.ext_sampler[e.id] = (basis, self.streams.sampler(f"external:{e.id}", d) if d is not None else None)
+            if e.kind == "intermediary" and e.capacity:
+                self.ext_capacity[e.id] = simpy.Resource(env, e.capacity)
+            if e.kind == "meeting":
+                self.sittings[e.id] = {}
+        self.recorder = recorder if recorder is not None else Recorder()
+        self.active: dict[int, Case] = {}
+        self.case_types = scenario.case_types
+        self.counter = itertools.count()
+        self.last_start = 0.0
+
+    # -- running ---------------------------------------------------------------
+    def run(self) -> RunOutput:
+        from .compiler import FlowCompiler  # the compiler builds on this module's blocks
+
+        env = self.env
+        for c, ct in enumerate(self.case_types):
+            times = arrival_times(ct.arrivals, self.clock, self.t_end, self.streams.generator(f"arrivals:{ct.id}"))
+            flow = FlowCompiler(self, ct, c).compile_case()
+            env.process(self._source(c, ct, times, flow))
+        env.run(until=self.t_stop)
+        for case in list(self.active.values()):
+            self.record(case, self.t_stop, UNFINISHED)
+        rec = self.recorder
+        rec.flush()
+        stations = [self._visits(st) for st in self.stations]
+        return RunOutput(
+            scenario=self.s, clock=self.clock, t_warm=self.t_warm, t_end=self.t_end, t_stop=self.t_stop,
+            cases=rec.cases(), items=rec.items(), stations=stations, trace=self.trace,
+        )
+
+    def _visits(self, st: Station) -> StationVisits:
+        enter = np.frombuffer(st.enter, dtype=float)
+        start = np.frombuffer(st.start, dtype=float)
+        end = np.frombuffer(st.end, dtype=float)
+        pending = st.pending_visits(self.t_stop)
+        if pending:
+            pe, ps, pf = (np.array(col, dtype=float) for col in zip(*pending))
+            enter, start, end = np.concatenate([enter, pe]), np.concatenate([start, ps]), np.concatenate([end, pf])
+        return StationVisits(st.id, st.kind, st.site, st.capacity, enter, start, end)
+
+    def _source(self, c, ct, times, flow):
+        """Release the cases of one type at their arrival times.
+
+        Channel and branch choices are drawn for all cases at once from their
+        own streams, in arrival order: case k of a type always gets draw k.
+        """
+        env = self.env
+        n = len(times)
+        on, assisted = ct.channels.online, ct.channels.assisted
+        if on >= 1 or assisted >= 1 or on + assisted <= 0:
+            fixed = ONLINE if on >= 1 else ASSISTED if assisted >= 1 else COUNTER
+            channels = itertools.repeat(fixed, n)
+        else:  # one uniform per case: online at the bottom, assisted at the top, the counter between,
+            # so raising the online or the assisted share only moves counter cases
+            u = self.streams.generator(f"channel:{ct.id}").random(n)
+            channels = np.where(u < on, ONLINE, np.where(u >= 1.0 - assisted, ASSISTED, COUNTER)).astype(np.int8)
+            channels = _in_chunks(channels)
+        handover_trips = self.s.agency.applicant_trips if assisted > 0 else 0  # set on assisted cases only
+        choices = [nd for nd, _ in walk(ct.flow) if isinstance(nd, Choice)]
+        if choices:
+            draws = np.column_stack(
+                [self.streams.generator(purpose).random(n) for purpose in _choice_purposes(ct.id, choices)]
+            )
+            picks = (tuple(row) for chunk in _row_chunks(draws) for row in chunk)
+        else:
+            picks = itertools.repeat(None, n)
+        timeout, process, active, counter = env.timeout, env.process, self.active, self.counter
+        for k, (t, ch, pick) in enumerate(zip(_in_chunks(times), channels, picks)):
+            if t > env.now:
+                yield timeout(t - env.now)
+            idx = next(counter)
+            case = active[idx] = Case(idx, c, t, ch, pick, k)
+            if handover_trips and ch == ASSISTED:
+                case.trips = handover_trips
+            process(flow(case))
+
+    def record(self, case, end, status):
+        """Write the case's record and forget it."""
+        del self.active[case.idx]
+        gov = ext = 0.0
+        if case.gov is not None or case.ext is not None:
+            gov, ext = split_time(case.gov or (), case.ext or (), end, self._working)
+        rows = self.recorder.case_rows
+        rows.append((
+            case.idx, case.ctype, case.arrival, end, status, case.channel, case.trips,
+            case.window_visits, case.returns, case.window_wait, case.office_wait, case.travel,
+            case.items, case.promised_n, case.promised_ok, case.statutory_n, case.statutory_ok,
+            case.fee, case.materials, gov, ext,
+        ))
+        if len(rows) >= CHUNK:
+            self.recorder.flush_cases()
+
+    def _working(self, t):
+        return t if self.always_open else self.clock.working(t)
+
+    # -- building blocks used by compiled flows ---------------------------------
+    def log(self, case, activity, kind, resource, enabled, start, end):
+        """Add one activity to the trace (only called when tracing)."""
+        self.trace.append((case.idx, case.ctype, activity, kind, resource, enabled, start, end))
+
+    def work(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
+        """Queue for ``station`` and hold one server for ``minutes`` working minutes.
+
+        Returns the waited working minutes (the value of ``yield from``); the
+        start of service is left in ``self.last_start`` for the caller.
+        """
+        env = self.env
+        enter = env.now
+        req = station.res.request()
+        req.enter = enter
+        yield req
+        start = req.start = env.now
+        if self.always_open:
+            end = start + minutes
+            wait = start - enter
+        else:
+            clock = self.clock
+            opened = clock.next_open(start)
+            if opened > start:
+                req.start = opened
+                yield env.timeout(opened - start)
+                start = opened
+            end = clock.add(start, minutes)
+            wait = clock.working(start) - clock.working(enter)
+        if end > start:
+            yield env.timeout(end - start)
+        station.res.release(req)
+        station.enter.append(enter)
+        station.start.append(start)
+        station.end.append(end)
+        if self.trace is not None and trace_case is not None:
+            self.log(trace_case, activity, kind, station.id, enter, start, end)
+        self.last_start = start  # read by the caller right after this returns (no yield between)
+        return wait
+
+    def delay_working(self, minutes: float):
+        """A timeout of ``minutes`` working time (pauses while closed), or None for no wait."""
+        if minutes <= 0:
+            return None
+        env = self.env
+        end = env.now + minutes if self.always_open else self.clock.add(env.now, minutes)
+        return env.timeout(end - env.now)
+
+    def go_to(self, case, site):
+        """The applicant comes to ``site``: a trip unless already there right now."""
+        env = self.env
+        now = env.now
+        if case.left_at == now:
+            if case.site == site:
+                return
+            minutes = self.between[case.site, site]
+        else:
+            minutes = self.home[site]
+            if not self.always_open:  # wait at home until the office opens
+                opened = self.clock.next_open(now)
+                if opened > now:
+                    yield env.timeout(opened - now)
+                    if self.trace is not None:
+                        self.log(case, "wait_for_opening", "wait_open", site, now, now, opened)
+        case.trips += 1
+        if minutes > 0:
+            case.travel += minutes
+            yield env.timeout(minutes)
+            if self.trace is not None:
+                self.log(case, "travel", "travel", site, env.now - minutes, env.now - minutes, env.now)
+
+    def external(self, case, ext_id):
+        """An intermediary, a fixed period or a meeting; the case waits for it."""
+        env = self.env
+        e = self.externals[ext_id]
+        basis, draw = self.ext_sampler[ext_id]
+        enable = env.now
+        if e.kind == "meeting":
+            t_sit = self._next_sitting(e, env.now)
+            if t_sit > env.now:
+                yield env.timeout(t_sit - env.now)
+        start = env.now
+        cap = self.ext_capacity.get(ext_id)
+        req = None
+        if cap is not None:
+            req = cap.request()
+            yield req
+            start = env.now
+        if draw is not None:
+            days = draw()
+            if basis == "working":
+                ev = self.delay_working(days * self.day)
+                if ev is not None:
+                    yield ev
+            elif days > 0:
+                yield env.timeout(days * MINUTES_PER_DAY)
+        if req is not None:
+            cap.release(req)
+        if case.ext is None:
+            case.ext = []
+        case.ext.append((enable, env.now))
+        if self.trace is not None:
+            self.log(case, ext_id, e.kind, ext_id, enable, start, env.now)
+
+    def _next_sitting(self, m, now):
+        clock = self.clock
+        k0 = clock.working_day_index(now)
+        first, every = m.first_working_day, m.every_working_days
+        k = first if k0 <= first else first + ceil((k0 - first) / every) * every
+        at = parse_clock(m.at)
+        counts = self.sittings[m.id]
+        while True:
+            t_sit = clock.day_midnight(k) + at
+            if t_sit >= now and (m.capacity_per_sitting is None or counts.get(k, 0) < m.capacity_per_sitting):
+                counts[k] = counts.get(k, 0) + 1
+                return t_sit
+            k += every
+
+
+def _in_chunks(a: np.ndarray, size: int = CHUNK):
+    """Python numbers of an array, converted a chunk at a time (no list of a million floats)."""
+    for i in range(0, len(a), size):
+        yield from a[i:i + size].tolist()
+
+
+def _row_chunks(a: np.ndarray, size: int = CHUNK):
+    for i in range(0, len(a), size):
+        yield a[i:i + size].tolist()
+
+
+def _choice_purposes(ct_id, choices) -> list[str]:
+    """Stream of each choice: its shared draw, else its id, else what its branches hold.
+
+    Never its position, so a reform that adds or removes a choice elsewhere in
+    the flow leaves every other choice's draws where they were.
+    """
+    out, seen = [], {}
+    for node in choices:
+        if node.draw:
+            out.append(f"choice:{ct_id}:draw:{node.draw}")
+        elif node.key:
+            out.append(f"choice:{ct_id}:{node.key}")
+        else:
+            sig = "|".join(",".join(str(n.key) for n, _ in walk(b.flow)) for b in node.choice)
+            seen[sig] = seen.get(sig, -1) + 1
+            out.append(f"choice:{ct_id}:~{sig}#{seen[sig]}")
+    return out

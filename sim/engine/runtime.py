@@ -1,0 +1,205 @@
+"""Runtime tables: the scenario's stations, items and travel times, resolved once per run.
+
+Everything the running processes look up per event is built here before the
+clock starts: SimPy resources for staffed stations, samplers bound to their
+random streams, and the constants of each item, so the hot path reads
+attributes instead of interpreting the scenario.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import simpy
+
+from ..scenario import Scenario
+from .streams import Streams
+
+__all__ = ["Station", "Case", "ItemRT", "Travel", "stations_of", "items_of", "travel_of"]
+
+
+class Station:
+    """A staffed resource (window group or department role) and its visit log.
+
+    Each service appends its queue entry, start and end (calendar minutes) to
+    the three arrays; a visit still queued or in service when the run stops is
+    read from the SimPy resource (see ``pending_visits``).
+    """
+
+    __slots__ = ("id", "kind", "site", "capacity", "res", "enter", "start", "end", "label")
+
+    def __init__(self, env, id_, kind, capacity, site=None, label=""):
+        self.id = id_
+        self.kind = kind
+        self.site = site
+        self.capacity = capacity
+        self.label = label
+        self.res = simpy.Resource(env, capacity)
+        self.enter = array("d")
+        self.start = array("d")
+        self.end = array("d")
+
+    def pending_visits(self, t_stop: float) -> list[tuple[float, float, float]]:
+        """(enter, start, end) of visits unfinished at the stop: in service (end inf) or queued (start inf)."""
+        inf = float("inf")
+        out = [(req.enter, getattr(req, "start", t_stop), inf) for req in list(self.res.users)]
+        out += [(req.enter, inf, inf) for req in list(self.res.queue)]
+        return out
+
+
+class Case:
+    """State of one case while it runs.
+
+    Counters live on the class as defaults and become instance attributes only
+    when a case changes them, so creating a case costs a few assignments.
+    """
+
+    site = None
+    left_at = -1.0
+    trips = 0
+    window_visits = 0
+    returns = 0
+    window_wait = 0.0
+    office_wait = 0.0
+    travel = 0.0
+    abandoned = False
+    items = 0
+    promised_n = 0
+    promised_ok = 0
+    statutory_n = 0
+    statutory_ok = 0
+    fee = 0.0
+    applicant = None
+    done = None
+    waiting = None
+
+    materials = 0
+    gov = None  # calendar (start, end) of each item in government hands: acceptance -> decision
+    ext = None  # calendar (start, end) of each external step (intermediary, notice, meeting)
+    item_ev = None  # item id -> event "decided", for items whose result others wait for
+
+    def __init__(self, idx, ctype, arrival, channel, choices, k=0):
+        self.idx = idx
+        self.k = k  # index among the cases of its type (keys the case's own draws)
+        self.ctype = ctype
+        self.arrival = arrival
+        self.channel = channel  # COUNTER, ONLINE or ASSISTED
+        self.choices = choices
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: items key dicts on the hot path
+class ItemRT:
+    """Runtime view of an item: samplers and constants resolved once."""
+
+    id: str
+    index: int
+    immediate: bool
+    intake: object
+    handoff_in: object
+    handoff_out: object
+    steps: tuple  # of (Station, sampler, step key)
+    p_incomplete: float
+    tolerated: float
+    decide_before_supplement: bool
+    materials: int
+    inspection: tuple | None  # (share, Station, minutes sampler)
+    online: bool
+    delivery: str
+    pickup: object
+    pickup_mean: float
+    mail: object
+    promised: float | None
+    statutory: float | None
+    fee: float
+    issued_after: tuple  # item ids whose result this item needs before it is issued
+
+
+class Travel(dict):
+    """Minutes between two sites: the routes given, else 0 at the same site, else the default.
+
+    Pairs are looked up as needed, so a scenario with many sites costs nothing
+    for pairs no applicant travels between.
+    """
+
+    def __init__(self, default_minutes: float):
+        super().__init__()
+        self.default_minutes = float(default_minutes)
+
+    def __missing__(self, pair):
+        return 0.0 if pair[0] == pair[1] else self.default_minutes
+
+
+def travel_of(scenario: Scenario) -> tuple[dict, Travel]:
+    """(minutes from home to each site, minutes between sites)."""
+    t = scenario.travel
+    home = {
+        st.id: (st.from_home_minutes if st.from_home_minutes is not None else t.from_home_minutes)
+        for st in scenario.sites
+    }
+    between = Travel(t.default_minutes)  # only routes written out are stored
+    for r in t.routes:
+        a, b = r.between
+        if "home" in (a, b):
+            home[b if a == "home" else a] = r.minutes
+        else:
+            between[a, b] = between[b, a] = r.minutes
+    return home, between
+
+
+def stations_of(scenario: Scenario, env) -> tuple[list[Station], dict, dict]:
+    """(all stations, window id -> station, (department, role) -> station)."""
+    stations, windows, roles = [], {}, {}
+    for w in scenario.windows:
+        st = windows[w.id] = Station(env, w.id, "window", w.positions, w.site, w.name)
+        stations.append(st)
+    for d in scenario.departments:
+        for role, n in d.staff.items():
+            st = roles[d.id, role] = Station(env, f"{d.id}.{role}", "back_office", n, d.site, d.name)
+            stations.append(st)
+    return stations, windows, roles
+
+
+def items_of(scenario: Scenario, streams: Streams, role_station: dict) -> dict[str, ItemRT]:
+    """Item id -> its runtime view, samplers bound to their streams."""
+    out = {}
+    for k, it in enumerate(scenario.items):
+        steps = tuple(
+            (
+                role_station[st.department or it.department, st.role],
+                streams.sampler(f"duration:{it.id}:{st.key}", st.minutes),
+                st.key,
+            )
+            for st in it.steps
+        )
+        inspection = None
+        if it.inspection is not None and it.inspection.share > 0:
+            inspection = (
+                it.inspection.share,
+                role_station[it.inspection.department or it.department, it.inspection.role],
+                streams.sampler(f"inspection_minutes:{it.id}", it.inspection.minutes),
+            )
+        out[it.id] = ItemRT(
+            id=it.id,
+            index=k,
+            immediate=it.kind == "immediate",
+            intake=streams.sampler(f"intake:{it.id}", it.intake_minutes),
+            handoff_in=streams.sampler(f"handoff_in:{it.id}", it.handoff.to_back_office_minutes),
+            handoff_out=streams.sampler(f"handoff_out:{it.id}", it.handoff.to_window_minutes),
+            steps=steps,
+            p_incomplete=it.incomplete_probability,
+            tolerated=it.tolerated_share,
+            decide_before_supplement=it.decide_before_supplement,
+            materials=it.materials,
+            inspection=inspection,
+            online=it.online,
+            delivery=it.result_delivery,
+            pickup=streams.sampler(f"pickup:{it.id}", it.pickup_minutes),
+            pickup_mean=it.pickup_minutes.mean,
+            mail=streams.sampler(f"mail:{it.id}", it.mail_calendar_days),
+            promised=it.promised_limit_days,
+            statutory=it.statutory_limit_days,
+            fee=it.fee_yuan,
+            issued_after=it.issued_after,
+        )
+    return out
