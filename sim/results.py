@@ -29,13 +29,12 @@ import pandas as pd
 from .engine.output import RunOutput
 from .engine.records import CHANNELS, ITEM_FIELDS, RECORD_FIELDS, STATUS
 from .kpis import case_kpis
+from .station_summary import StationSummaries, open_minutes_by_hour
 
-__all__ = ["Replication", "build_replication", "station_stats", "ITEM_FIELDS", "RECORD_FIELDS"]
+__all__ = ["Replication", "build_replication", "ITEM_FIELDS", "RECORD_FIELDS"]
 
 _STATUS = list(STATUS)
 _CHANNELS = list(CHANNELS)
-_DQ = np.array([1, -1, 0, 0], dtype=np.int64)  # queue change by event code (enter, start, end, mark)
-_DB = np.array([0, 1, -1, 0], dtype=np.int64)  # busy change by event code
 
 
 @dataclass(frozen=True)
@@ -62,69 +61,14 @@ class Replication:
         return float(row["value"].iloc[0])
 
 
-def station_stats(enter, start, end, capacity, clock, t_from, t_to):
-    """Utilisation, queue length and wait of one station over [t_from, t_to).
+def build_replication(
+    model: RunOutput, seed: int, replication: int, stations: StationSummaries | None = None
+) -> Replication:
+    """Tables and KPIs from a finished engine run.
 
-    ``enter``/``start``/``end`` are calendar minutes of each visit (queue entry,
-    service start, service end; ``inf`` = not yet).  Returns (summary dict,
-    by-hour DataFrame).
+    ``stations`` holds the stations' visit logs already folded during the run;
+    without it, the whole logs in ``model.stations`` are folded here.
     """
-    enter = np.asarray(enter, float)
-    start = np.asarray(start, float)
-    end = np.asarray(end, float)
-    n_hours_from = int(np.floor(t_from / 60.0))
-    n_hours_to = int(np.ceil(t_to / 60.0))
-    marks = np.arange(n_hours_from, n_hours_to + 1, dtype=float) * 60.0
-    times = np.concatenate([enter, start, end, marks, [t_from, t_to]])
-    # event codes 0 enter, 1 start, 2 end, 3 mark: one small array to reorder instead of two
-    codes = np.repeat(np.arange(4, dtype=np.int8), [enter.size, start.size, end.size, marks.size + 2])
-    order = np.argsort(times, kind="stable")
-    times, codes = times[order], codes[order]
-    finite = np.isfinite(times)
-    if not finite.all():
-        times, codes = times[finite], codes[finite]
-    q = np.cumsum(_DQ[codes])  # queue level after each event
-    b = np.cumsum(_DB[codes])  # busy servers after each event
-    w = clock.working_array(times)
-    w_from, w_to = clock.working(t_from), clock.working(t_to)
-    wc = np.clip(w, w_from, w_to)
-    seg = np.diff(wc)  # working length of segment i (after event i)
-    q_seg, b_seg = q[:-1], b[:-1]
-    hours = (np.floor(times[:-1] / 60.0).astype(np.int64)) % 24
-    span = w_to - w_from
-    pos = seg > 0
-    summary = {
-        "utilisation": float((b_seg * seg).sum() / (capacity * span)) if span > 0 else float("nan"),
-        "queue_length_mean": float((q_seg * seg).sum() / span) if span > 0 else float("nan"),
-        "queue_length_max": float(q_seg[pos].max()) if pos.any() else 0.0,
-    }
-    open_by_hour = np.bincount(hours, weights=seg, minlength=24)
-    busy_by_hour = np.bincount(hours, weights=b_seg * seg, minlength=24)
-    queue_by_hour = np.bincount(hours, weights=q_seg * seg, minlength=24)
-    qmax_by_hour = np.zeros(24)
-    if pos.any():
-        np.maximum.at(qmax_by_hour, hours[pos], q_seg[pos])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        by_hour = pd.DataFrame(
-            {
-                "hour": np.arange(24),
-                "open_minutes": open_by_hour,
-                "utilisation": busy_by_hour / (capacity * open_by_hour),
-                "queue_length_mean": queue_by_hour / open_by_hour,
-                "queue_length_max": qmax_by_hour,
-            }
-        )
-    by_hour = by_hour[by_hour["open_minutes"] > 0].reset_index(drop=True)
-    counted = (enter >= t_from) & (enter < t_to)
-    started = counted & np.isfinite(start)
-    waits = clock.working_array(start[started]) - clock.working_array(enter[started])
-    summary["wait_minutes_mean"] = float(waits.mean()) if waits.size else float("nan")
-    summary["visits"] = int(counted.sum())
-    return summary, by_hour
-
-
-def build_replication(model: RunOutput, seed: int, replication: int) -> Replication:
-    """Tables and KPIs from a finished engine run."""
     s = model.scenario
     clock = model.clock
     day = clock.day_minutes
@@ -207,16 +151,21 @@ def build_replication(model: RunOutput, seed: int, replication: int) -> Replicat
     for r in item_kpi_rows(items, s, horizon):
         rows.append(r)
 
+    if stations is None:
+        stations = StationSummaries(clock, model.t_warm, model.t_end, [st.capacity for st in model.stations])
+        for i, st in enumerate(model.stations):
+            stations.add(i, st.enter, st.start, st.end, 0.0, model.t_stop, len(st.enter))
+    open_by_hour = open_minutes_by_hour(clock, model.t_warm, model.t_end)
     st_rows, hour_frames = [], []
-    for st in model.stations:
-        summ, by_hour = station_stats(st.enter, st.start, st.end, st.capacity, clock, model.t_warm, model.t_end)
+    for i, st in enumerate(model.stations):
+        summ, by_hour = stations.result(i, open_by_hour)
         summ["visits_per_day"] = summ.pop("visits") / horizon
         st_rows.append({"station": st.id, "kind": st.kind, "site": st.site, "capacity": st.capacity, **summ})
         by_hour.insert(0, "station", st.id)
         hour_frames.append(by_hour)
         for k in ("utilisation", "queue_length_mean", "queue_length_max", "wait_minutes_mean", "visits_per_day"):
             rows.append((f"station:{st.id}", k, summ[k]))
-    stations = pd.DataFrame(st_rows)
+    station_table = pd.DataFrame(st_rows)
     stations_by_hour = pd.concat(hour_frames, ignore_index=True) if hour_frames else pd.DataFrame()
     kpis = pd.DataFrame(rows, columns=["scope", "kpi", "value"])
 
@@ -227,7 +176,7 @@ def build_replication(model: RunOutput, seed: int, replication: int) -> Replicat
             columns=["case", "case_type", "activity", "kind", "resource", "enabled_minute", "start_minute", "end_minute"],
         )
         trace["case_type"] = pd.Categorical.from_codes(trace["case_type"].to_numpy(dtype=np.int32), categories=ct_ids)
-    for df in (cases, items, stations, stations_by_hour, kpis):
+    for df in (cases, items, station_table, stations_by_hour, kpis):
         df.insert(0, "replication", replication)
     if trace is not None:
         trace.insert(0, "replication", replication)
@@ -237,7 +186,7 @@ def build_replication(model: RunOutput, seed: int, replication: int) -> Replicat
         seed=seed,
         replication=replication,
         cases=cases,
-        stations=stations,
+        stations=station_table,
         stations_by_hour=stations_by_hour,
         kpis=kpis,
         trace=trace,

@@ -73,6 +73,9 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: 
     (case, activity, resource, enabled, start, end) for event logs.
     """
     from ..results import build_replication  # tables are built on the analysis side, which imports the records
+    from ..station_summary import StationSummaries
 
-    out = Model(scenario, replication_seed(seed, replication), trace).run()
-    return build_replication(out, seed, replication)
+    model = Model(scenario, replication_seed(seed, replication), trace)
+    stations = StationSummaries(model.clock, model.t_warm, model.t_end, [st.capacity for st in model.stations])
+    model.visit_sink = stations.add  # visit logs are folded as the run goes: memory does not grow with visits
+    return build_replication(model.run(), seed, replication, stations)

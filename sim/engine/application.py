@@ -121,49 +121,51 @@ def application_process(compiler, node):
             return days * day
         return clock.add(env.now, days * day) - env.now
 
-    def visit(case):
-        """The applicant (or agent) sets out for the best window and gets there.
+    def route(case, window):
+        """(minutes waiting at home for opening, minutes travelling, trips) to reach ``window``.
 
-        A trip unless already at that site right now; an applicant coming from
-        home waits for the office to open.  Returns (window station, the
-        applicant's slot or None, trips made).
+        A trip unless the applicant is at that site right now; one coming from
+        home waits for the office to open; an agent (帮办代办) is in the hall, so
+        only opening hours matter.  Counts the trip and the travel.
         """
-        areq = None
-        if case.applicant is not None:  # one visit at a time across parallel branches
-            t0 = env.now
-            areq = case.applicant.request()
-            yield areq
-            if trace is not None and env.now > t0:
-                m.log(case, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
-        window = choose(case)
         now = env.now
-        if case.channel == ASSISTED:  # the agent is in the hall; only opening hours matter
-            if not always_open:
-                opened = clock.next_open(now)
-                if opened > now:
-                    yield timeout(opened - now)
-            return window, areq, 0
+        if case.channel == ASSISTED:
+            return (0.0 if always_open else clock.next_open(now) - now), 0.0, 0
         site = window.site
         if case.left_at == now:
             if case.site == site:
-                return window, areq, 0
+                return 0.0, 0.0, 0
             minutes = between[case.site, site]
+            opening = 0.0
         else:
             minutes = home[site]
-            if not always_open:  # wait at home until the office opens
-                opened = clock.next_open(now)
-                if opened > now:
-                    yield timeout(opened - now)
-                    if trace is not None:
-                        m.log(case, "wait_for_opening", "wait_open", site, now, now, opened)
+            opening = 0.0 if always_open else clock.next_open(now) - now
         case.trips += 1
         if minutes > 0:
             case.travel += minutes
+        return opening, minutes, 1
+
+    def travel(case, window, opening, minutes):
+        """Wait for the office to open, then travel (the delays ``route`` worked out)."""
+        if opening > 0:
+            now = env.now
+            yield timeout(opening)
+            if trace is not None and case.channel != ASSISTED:
+                m.log(case, "wait_for_opening", "wait_open", window.site, now, now, env.now)
+        if minutes > 0:
             yield timeout(minutes)
             if trace is not None:
                 t = env.now
-                m.log(case, "travel", "travel", site, t - minutes, t - minutes, t)
-        return window, areq, 1
+                m.log(case, "travel", "travel", window.site, t - minutes, t - minutes, t)
+
+    def wait_for_applicant(case):
+        """One visit at a time across parallel branches: the applicant's slot."""
+        t0 = env.now
+        areq = case.applicant.request()
+        yield areq
+        if trace is not None and env.now > t0:
+            m.log(case, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
+        return areq
 
     def leave(case, window, areq):
         case.site = window.site
@@ -221,51 +223,6 @@ def application_process(compiler, node):
             if ev is None or ev.triggered:
                 case.item_ev[it.id] = env.event()
 
-    def take_in(case):
-        """Visits until the application is accepted; returns (attempts, trips, taken, gaps) or None if abandoned."""
-        remote = case.channel == ONLINE and any_online
-        assisted = case.channel == ASSISTED
-        attempt = 0
-        trips = 0
-        while True:
-            if remote:
-                window, areq = choose(case), None
-            else:
-                window, areq, made = yield from visit(case)
-                trips += made
-                case.window_visits += 1
-            if single_intake is not None:
-                minutes = single_intake()
-            else:
-                minutes = 0.0
-                for draw in intakes:
-                    minutes += draw()
-            case.window_wait += yield from work(window, minutes, case, intake_label, "intake")
-            taken = m.last_start  # the officer takes the application: the office's clock starts
-            if not remote:
-                leave(case, window, areq)
-            if not any_incomplete:
-                return attempt, trips, taken, ()
-            returned, gaps = check(case, attempt, assisted)
-            if not returned:
-                return attempt, trips, taken, gaps
-            case.returns += 1
-            attempt += 1
-            ps = compiler.abandon_p
-            if keyed_uniform(abandon_key, case.k, slots[0] + attempt) < ps[min(attempt, len(ps)) - 1]:
-                case.abandoned = True
-                if awaited:
-                    release_awaited(case)
-                if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
-                    compiler.release_all(case)
-                return None
-            t_fix = env.now
-            wait = fix_minutes(case)
-            if wait > 0:
-                yield timeout(wait)
-            if trace is not None:
-                m.log(case, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
-
     def decide_all(case, gaps, accepted, supplied):
         """(item, end of government time, decision) of every item, in the items' order."""
         if gaps:
@@ -302,10 +259,54 @@ def application_process(compiler, node):
         case.materials += materials
         if awaited:
             announce(case)
-        taken_in = yield from take_in(case)
-        if taken_in is None:
-            return
-        attempt, app_trips, taken, gaps = taken_in
+        remote = case.channel == ONLINE and any_online
+        assisted = case.channel == ASSISTED
+        attempt = app_trips = 0
+        while True:  # visits until the application is accepted
+            areq = None
+            if remote:
+                window = only_window or choose(case)
+            else:
+                if case.applicant is not None:
+                    areq = yield from wait_for_applicant(case)
+                window = only_window or choose(case)
+                opening, minutes, made = route(case, window)
+                if opening > 0 or minutes > 0:
+                    yield from travel(case, window, opening, minutes)
+                app_trips += made
+                case.window_visits += 1
+            if single_intake is not None:
+                minutes = single_intake()
+            else:
+                minutes = 0.0
+                for draw in intakes:
+                    minutes += draw()
+            case.window_wait += yield from work(window, minutes, case, intake_label, "intake")
+            taken = m.last_start  # the officer takes the application: the office's clock starts
+            if not remote:
+                leave(case, window, areq)
+            if not any_incomplete:
+                gaps = ()
+                break
+            returned, gaps = check(case, attempt, assisted)
+            if not returned:
+                break
+            case.returns += 1
+            attempt += 1
+            ps = compiler.abandon_p
+            if keyed_uniform(abandon_key, case.k, slots[0] + attempt) < ps[min(attempt, len(ps)) - 1]:
+                case.abandoned = True
+                if awaited:
+                    release_awaited(case)
+                if case.waiting is not None:  # nothing will finish now: free blocks waiting on others
+                    compiler.release_all(case)
+                return
+            t_fix = env.now
+            wait = fix_minutes(case)
+            if wait > 0:
+                yield timeout(wait)
+            if trace is not None:
+                m.log(case, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
         accepted = supplied = env.now
         if gaps:  # 容缺受理: the supplement arrives while review goes on
             supplied = accepted + fix_minutes(case)
@@ -324,6 +325,7 @@ def application_process(compiler, node):
         # start of that intake: the window's handling is the office's time
         if any_limit:
             w_acc = accepted if always_open else clock.working(accepted)
+        trips_later = needs_pickup or mails  # the application's trips are known only after the pickup
         mine = []
         idx = case.idx
         for it, (t_gov, t_done) in decided.items():
@@ -343,11 +345,18 @@ def application_process(compiler, node):
                         on_s = int(ok)
                         case.statutory_n += 1
                         case.statutory_ok += ok
-            mine.append((idx, it.index, received, t_gov, t_done, attempt, on_p, on_s))
+            if trips_later:
+                mine.append((idx, it.index, received, t_gov, t_done, attempt, on_p, on_s))
+            else:
+                item_rows.append((idx, it.index, received, t_gov, t_done, app_trips, attempt, on_p, on_s))
         case.items += len(items)
         case.fee += fee
-        if needs_pickup and not (case.channel == ONLINE and any_online):
-            window, areq, made = yield from visit(case)
+        if needs_pickup and not remote:
+            areq = (yield from wait_for_applicant(case)) if case.applicant is not None else None
+            window = choose(case)
+            opening, minutes, made = route(case, window)
+            if opening > 0 or minutes > 0:
+                yield from travel(case, window, opening, minutes)
             app_trips += made  # the pickup trip belongs to every item of this application
             if pickup_service:
                 minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
@@ -360,8 +369,9 @@ def application_process(compiler, node):
                 yield timeout(days * MINUTES_PER_DAY)
             if trace is not None:
                 m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
-        for c, i, rec, t_gov, t_done, ret, on_p, on_s in mine:
-            item_rows.append((c, i, rec, t_gov, t_done, app_trips, ret, on_p, on_s))
+        if trips_later:
+            for c, i, rec, t_gov, t_done, ret, on_p, on_s in mine:
+                item_rows.append((c, i, rec, t_gov, t_done, app_trips, ret, on_p, on_s))
         if len(item_rows) >= CHUNK:
             flush_items()
 

@@ -60,26 +60,38 @@ class FlowCompiler:
 
     # -- compile ------------------------------------------------------------------
     def compile_case(self):
-        """The process function of a whole case: its flow, then its record."""
+        """A function that starts a case: its flow as a SimPy process, recorded when the process ends.
+
+        The record is written by a callback on the process rather than by a
+        wrapping generator, so every event of the case resumes one generator
+        fewer.
+        """
         m = self.m
         env = m.env
+        process = env.process
         f = self._compile(self.ct.flow)
         applicant_needed = self.applicant_needed
         depended = bool(self.depended)
         record = m.record
+        release_all = self.release_all
 
-        def case_process(case):
+        def finished(proc):
+            case = proc.case
+            if depended:
+                release_all(case)
+            record(case, env.now, ABANDONED if case.abandoned else COMPLETED)
+
+        def start(case):
             if applicant_needed:
                 case.applicant = simpy.Resource(env, 1)
             if depended:
                 case.done = set()
                 case.waiting = {}
-            yield from f(case)
-            if depended:
-                self.release_all(case)
-            record(case, env.now, ABANDONED if case.abandoned else COMPLETED)
+            proc = process(f(case))
+            proc.case = case
+            proc.callbacks.append(finished)
 
-        return case_process
+        return start
 
     def _compile(self, node):
         if isinstance(node, Sequence):

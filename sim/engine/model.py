@@ -10,6 +10,7 @@ steps) are shared by every compiled flow.
 from __future__ import annotations
 
 import itertools
+from array import array
 from math import ceil
 
 import numpy as np
@@ -24,11 +25,17 @@ from .records import ASSISTED, CHUNK, COUNTER, ONLINE, UNFINISHED, Recorder, spl
 from .runtime import Case, Station, items_of, stations_of, travel_of
 from .streams import Streams
 
-__all__ = ["Model"]
+__all__ = ["Model", "HAND_OVER_VISITS"]
+
+HAND_OVER_VISITS = 262_144
+"""Visits logged (all stations) before they are handed over to the visit sink (about 6 MB)."""
 
 
 class Model:
     def __init__(self, scenario: Scenario, seedseq, trace: bool = False, recorder: Recorder | None = None):
+        """``visit_sink`` (set before ``run``), when given, receives the stations' visit logs every so
+        often as ``visit_sink(i, enter, start, end, t0, t1, counted)`` (see ``_hand_over_visits``);
+        the engine then keeps none.  Without it, ``run`` returns the whole logs."""
         self.s = scenario
         self.streams = Streams(seedseq)
         self.env = env = simpy.Environment()
@@ -68,6 +75,10 @@ class Model:
         self.case_types = scenario.case_types
         self.counter = itertools.count()
         self.last_start = 0.0
+        self.visit_sink = None
+        self._handed_over_at = 0.0
+        if self.always_open:
+            self.work = self._work_always_open
 
     # -- running ---------------------------------------------------------------
     def run(self) -> RunOutput:
@@ -76,30 +87,56 @@ class Model:
         env = self.env
         for c, ct in enumerate(self.case_types):
             times = arrival_times(ct.arrivals, self.clock, self.t_end, self.streams.generator(f"arrivals:{ct.id}"))
-            flow = FlowCompiler(self, ct, c).compile_case()
-            env.process(self._source(c, ct, times, flow))
+            start = FlowCompiler(self, ct, c).compile_case()
+            env.process(self._source(c, ct, times, start))
+        if self.visit_sink is not None:
+            env.process(self._hand_over_daily())
         env.run(until=self.t_stop)
         for case in list(self.active.values()):
             self.record(case, self.t_stop, UNFINISHED)
         rec = self.recorder
         rec.flush()
-        stations = [self._visits(st) for st in self.stations]
+        if self.visit_sink is not None:
+            self._hand_over_visits(self.t_stop, final=True)
+            stations = [StationVisits(st.id, st.kind, st.site, st.capacity, None, None, None) for st in self.stations]
+        else:
+            stations = [self._visits(st) for st in self.stations]
         return RunOutput(
             scenario=self.s, clock=self.clock, t_warm=self.t_warm, t_end=self.t_end, t_stop=self.t_stop,
             cases=rec.cases(), items=rec.items(), stations=stations, trace=self.trace,
         )
 
-    def _visits(self, st: Station) -> StationVisits:
-        enter = np.frombuffer(st.enter, dtype=float)
-        start = np.frombuffer(st.start, dtype=float)
-        end = np.frombuffer(st.end, dtype=float)
-        pending = st.pending_visits(self.t_stop)
-        if pending:
-            pe, ps, pf = (np.array(col, dtype=float) for col in zip(*pending))
-            enter, start, end = np.concatenate([enter, pe]), np.concatenate([start, ps]), np.concatenate([end, pf])
-        return StationVisits(st.id, st.kind, st.site, st.capacity, enter, start, end)
+    def _hand_over_daily(self):
+        """Once a calendar day, hand the visit logs over if they have grown past ``HAND_OVER_VISITS``."""
+        env = self.env
+        stations = self.stations
+        while True:
+            yield env.timeout(MINUTES_PER_DAY)
+            if sum(len(st.end) for st in stations) >= HAND_OVER_VISITS:
+                self._hand_over_visits(env.now, final=False)
 
-    def _source(self, c, ct, times, flow):
+    def _hand_over_visits(self, now: float, final: bool) -> None:
+        """Give each station's visits over the window since the last hand-over to the sink, then drop them.
+
+        The window's visits are those finished since then (all counted now)
+        and those still queued or in service, cut at ``now`` (counted only at
+        the end of the run; until then they come back in the next window).
+        """
+        t0 = self._handed_over_at
+        for i, st in enumerate(self.stations):
+            pending = st.pending_visits(now)
+            n = len(st.end)
+            if not n and not pending:
+                continue
+            enter, start, end = (np.array(a, dtype=float) for a in (st.enter, st.start, st.end))
+            if pending:
+                pe, ps, pf = (np.array(col, dtype=float) for col in zip(*pending))
+                enter, start, end = np.concatenate([enter, pe]), np.concatenate([start, ps]), np.concatenate([end, pf])
+            self.visit_sink(i, enter, start, end, t0, now, len(enter) if final else n)
+            st.enter, st.start, st.end = array("d"), array("d"), array("d")
+        self._handed_over_at = now
+
+    def _source(self, c, ct, times, start):
         """Release the cases of one type at their arrival times.
 
         Channel and branch choices are drawn for all cases at once from their
@@ -125,7 +162,7 @@ class Model:
             picks = (tuple(row) for chunk in _row_chunks(draws) for row in chunk)
         else:
             picks = itertools.repeat(None, n)
-        timeout, process, active, counter = env.timeout, env.process, self.active, self.counter
+        timeout, active, counter = env.timeout, self.active, self.counter
         for k, (t, ch, pick) in enumerate(zip(_in_chunks(times), channels, picks)):
             if t > env.now:
                 yield timeout(t - env.now)
@@ -133,14 +170,21 @@ class Model:
             case = active[idx] = Case(idx, c, t, ch, pick, k)
             if handover_trips and ch == ASSISTED:
                 case.trips = handover_trips
-            process(flow(case))
+            start(case)
 
     def record(self, case, end, status):
         """Write the case's record and forget it."""
         del self.active[case.idx]
         gov = ext = 0.0
-        if case.gov is not None or case.ext is not None:
-            gov, ext = split_time(case.gov or (), case.ext or (), end, self._working)
+        intervals = case.gov
+        if case.ext is not None:
+            gov, ext = split_time(intervals or (), case.ext, end, self._working)
+        elif intervals is not None:
+            if len(intervals) == 1 and self.always_open:  # the commonest case, without a call
+                a, b = intervals[0]
+                gov = max(0.0, (b if b < end else end) - a)
+            else:
+                gov, ext = split_time(intervals, (), end, self._working)
         rows = self.recorder.case_rows
         rows.append((
             case.idx, case.ctype, case.arrival, end, status, case.channel, case.trips,
@@ -163,26 +207,24 @@ class Model:
         """Queue for ``station`` and hold one server for ``minutes`` working minutes.
 
         Returns the waited working minutes (the value of ``yield from``); the
-        start of service is left in ``self.last_start`` for the caller.
+        start of service is left in ``self.last_start`` for the caller.  Staff
+        work in office hours only: a task started before closing resumes at
+        the next opening.  (Bound at construction to the always-open form,
+        which is the same rule with the clock's identity map folded in.)
         """
         env = self.env
+        clock = self.clock
         enter = env.now
         req = station.res.request()
         req.enter = enter
         yield req
         start = req.start = env.now
-        if self.always_open:
-            end = start + minutes
-            wait = start - enter
-        else:
-            clock = self.clock
-            opened = clock.next_open(start)
-            if opened > start:
-                req.start = opened
-                yield env.timeout(opened - start)
-                start = opened
-            end = clock.add(start, minutes)
-            wait = clock.working(start) - clock.working(enter)
+        opened = clock.next_open(start)
+        if opened > start:
+            req.start = opened
+            yield env.timeout(opened - start)
+            start = opened
+        end = clock.add(start, minutes)
         if end > start:
             yield env.timeout(end - start)
         station.res.release(req)
@@ -192,7 +234,26 @@ class Model:
         if self.trace is not None and trace_case is not None:
             self.log(trace_case, activity, kind, station.id, enter, start, end)
         self.last_start = start  # read by the caller right after this returns (no yield between)
-        return wait
+        return clock.working(start) - clock.working(enter)
+
+    def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
+        env = self.env
+        enter = env.now
+        req = station.res.request()
+        req.enter = enter
+        yield req
+        start = req.start = env.now
+        end = start + minutes
+        if end > start:
+            yield env.timeout(end - start)
+        station.res.release(req)
+        station.enter.append(enter)
+        station.start.append(start)
+        station.end.append(end)
+        if self.trace is not None and trace_case is not None:
+            self.log(trace_case, activity, kind, station.id, enter, start, end)
+        self.last_start = start
+        return start - enter
 
     def delay_working(self, minutes: float):
         """A timeout of ``minutes`` working time (pauses while closed), or None for no wait."""

@@ -49,35 +49,13 @@ class Station:
 
 
 class Case:
-    """State of one case while it runs.
+    """State of one case while it runs (slots: no per-case dictionary to grow)."""
 
-    Counters live on the class as defaults and become instance attributes only
-    when a case changes them, so creating a case costs a few assignments.
-    """
-
-    site = None
-    left_at = -1.0
-    trips = 0
-    window_visits = 0
-    returns = 0
-    window_wait = 0.0
-    office_wait = 0.0
-    travel = 0.0
-    abandoned = False
-    items = 0
-    promised_n = 0
-    promised_ok = 0
-    statutory_n = 0
-    statutory_ok = 0
-    fee = 0.0
-    applicant = None
-    done = None
-    waiting = None
-
-    materials = 0
-    gov = None  # calendar (start, end) of each item in government hands: acceptance -> decision
-    ext = None  # calendar (start, end) of each external step (intermediary, notice, meeting)
-    item_ev = None  # item id -> event "decided", for items whose result others wait for
+    __slots__ = (
+        "idx", "k", "ctype", "arrival", "channel", "choices", "site", "left_at", "trips", "window_visits",
+        "returns", "window_wait", "office_wait", "travel", "abandoned", "items", "promised_n", "promised_ok",
+        "statutory_n", "statutory_ok", "fee", "materials", "applicant", "done", "waiting", "gov", "ext", "item_ev",
+    )
 
     def __init__(self, idx, ctype, arrival, channel, choices, k=0):
         self.idx = idx
@@ -86,6 +64,17 @@ class Case:
         self.arrival = arrival
         self.channel = channel  # COUNTER, ONLINE or ASSISTED
         self.choices = choices
+        self.site = None  # where the applicant last was, and when they left (-1: not yet anywhere)
+        self.left_at = -1.0
+        self.trips = self.window_visits = self.returns = self.items = self.materials = 0
+        self.promised_n = self.promised_ok = self.statutory_n = self.statutory_ok = 0
+        self.window_wait = self.office_wait = self.travel = self.fee = 0.0  # working minutes, minutes, yuan
+        self.abandoned = False
+        self.applicant = None  # a one-slot resource when parallel branches both need the applicant
+        self.done = self.waiting = None  # finished block keys, and events of blocks waited for
+        self.gov = None  # calendar (start, end) of each item in government hands: acceptance -> decision
+        self.ext = None  # calendar (start, end) of each external step (intermediary, notice, meeting)
+        self.item_ev = None  # item id -> event "decided", for items whose result others wait for
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: items key dicts on the hot path
