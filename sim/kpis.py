@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["KPI", "CASE_KPIS", "ITEM_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "label"]
+__all__ = ["KPI", "CASE_KPIS", "ITEM_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "case_columns", "label"]
 
 
 @dataclass(frozen=True)
@@ -100,60 +100,24 @@ def label(name: str, lang: str = "en") -> str:
     return k.en
 
 
-def _share(mask: np.ndarray) -> float:
-    return float(mask.mean()) if mask.size else float("nan")
-
-
-def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if x.size else float("nan")
+_STATUS = ("completed", "abandoned", "unfinished")
 
 
 def case_kpis(cases: pd.DataFrame, horizon_days: float, target_days: float | None) -> dict[str, float]:
-    """KPIs of one group of cases (a replication, or one case type in it)."""
-    n = len(cases)
-    status = cases["status"].to_numpy()
-    done = status == "completed"
-    lt = cases["lead_time_working_days"].to_numpy()[done]
-    gov = cases["government_time_working_days"].to_numpy()[done]
-    trips = cases["trips"].to_numpy()
-    promised_n = cases["items_with_promised_limit"].sum()
-    statutory_n = cases["items_with_statutory_limit"].sum()
-    out = {
-        "cases": float(n),
-        "throughput_per_day": float(done.sum()) / horizon_days,
-        "completed_share": _share(done),
-        "abandoned_share": _share(status == "abandoned"),
-        "unfinished_share": _share(status == "unfinished"),
-        "lead_time_working_days_mean": _mean(lt),
-        "lead_time_working_days_p90": float(np.quantile(lt, 0.9)) if lt.size else float("nan"),
-        "lead_time_working_hours_mean": _mean(cases["lead_time_working_hours"].to_numpy()[done]),
-        "lead_time_calendar_days_mean": _mean(cases["lead_time_calendar_days"].to_numpy()[done]),
-        "government_time_working_days_mean": _mean(gov),
-        "government_time_working_days_p90": float(np.quantile(gov, 0.9)) if gov.size else float("nan"),
-        "government_time_working_hours_mean": _mean(cases["government_time_working_hours"].to_numpy()[done]),
-        "external_time_working_days_mean": _mean(cases["external_time_working_days"].to_numpy()[done]),
-        "applicant_time_working_days_mean": _mean(cases["applicant_time_working_days"].to_numpy()[done]),
-        "queue_wait_minutes_mean": _mean(cases["queue_wait_minutes"].to_numpy()),
-        "window_wait_minutes_mean": _mean(cases["window_wait_minutes"].to_numpy()),
-        "back_office_wait_minutes_mean": _mean(cases["back_office_wait_minutes"].to_numpy()),
-        "trips_mean": _mean(trips),
-        "at_most_one_trip_share": _share(trips <= 1),
-        "zero_trip_share": _share(trips == 0),
-        "window_visits_mean": _mean(cases["window_visits"].to_numpy()),
-        "returns_mean": _mean(cases["returns"].to_numpy()),
-        "travel_minutes_mean": _mean(cases["travel_minutes"].to_numpy()),
-        "on_time_promised_rate": (
-            float(cases["items_on_time_promised"].sum() / promised_n) if promised_n else float("nan")
-        ),
-        "on_time_statutory_rate": (
-            float(cases["items_on_time_statutory"].sum() / statutory_n) if statutory_n else float("nan")
-        ),
-        "within_target_share": (
-            _share(done & (cases["lead_time_working_days"].to_numpy() <= target_days + 1e-9))
-            if target_days is not None
-            else float("nan")
-        ),
-        "fee_yuan_mean": _mean(cases["fee_yuan"].to_numpy()),
-        "materials_mean": _mean(cases["materials"].to_numpy()),
-    }
-    return out
+    """KPIs of one group of cases (a replication, or one case type in it); see ``sim.summaries.CaseTotals``."""
+    from .summaries import CaseTotals
+
+    totals = CaseTotals(target_days, exact=True)
+    totals.add(case_columns(cases))
+    return totals.kpis(horizon_days)
+
+
+def case_columns(cases: pd.DataFrame) -> dict:
+    """The columns of a cases table as arrays, with ``status`` as codes (0 completed, 1 abandoned, 2 unfinished)."""
+    cols = {c: cases[c].to_numpy() for c in cases.columns if c not in ("status", "case_type", "channel")}
+    status = cases["status"]
+    if isinstance(status.dtype, pd.CategoricalDtype) and list(status.cat.categories) == list(_STATUS):
+        cols["status"] = status.cat.codes.to_numpy()
+    else:
+        cols["status"] = status.map({k: i for i, k in enumerate(_STATUS)}).to_numpy()
+    return cols

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 
 from ..scenario import Scenario
 from .model import Model
+from .records import Recorder
 from .streams import replication_seed
 
 __all__ = ["simulate"]
@@ -62,7 +63,9 @@ if TYPE_CHECKING:
     from ..results import Replication
 
 
-def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False) -> Replication:
+def simulate(
+    scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False, per_case: bool = True
+) -> Replication:
     """Run one replication and return its results.
 
     ``seed`` and ``replication`` together fix every random number: replication
@@ -71,11 +74,24 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: 
     and the same work content wherever they share case types, items and steps
     (common random numbers).  ``trace=True`` also records every activity
     (case, activity, resource, enabled, start, end) for event logs.
+
+    ``per_case=False`` keeps no per-case or per-item table: records are folded
+    into running totals as they come, so memory does not grow with the number
+    of cases.  Means, shares and rates are the same as with the tables (to
+    rounding); 90th percentiles come from a sketch within 0.5% (relative) of
+    the exact order statistic (see :mod:`sim.summaries`).  The run itself, and
+    every station KPI, is the same either way.
     """
-    from ..results import build_replication  # tables are built on the analysis side, which imports the records
+    from ..results import RunTotals, build_replication  # tables are built on the analysis side
     from ..station_summary import StationSummaries
 
-    model = Model(scenario, replication_seed(seed, replication), trace)
+    totals = recorder = None
+    if not per_case:
+        recorder = Recorder()  # sinks set below, once the model knows its clock and horizon
+    model = Model(scenario, replication_seed(seed, replication), trace, recorder)
+    if not per_case:
+        totals = RunTotals(scenario, model.clock, model.t_warm, model.t_end, False, model.first_counted_case)
+        recorder.sink_to(totals.add_cases, totals.add_items)
     stations = StationSummaries(model.clock, model.t_warm, model.t_end, [st.capacity for st in model.stations])
     model.visit_sink = stations.add  # visit logs are folded as the run goes: memory does not grow with visits
-    return build_replication(model.run(), seed, replication, stations)
+    return build_replication(model.run(), seed, replication, stations, totals)

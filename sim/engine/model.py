@@ -74,6 +74,13 @@ class Model:
         self.active: dict[int, Case] = {}
         self.case_types = scenario.case_types
         self.counter = itertools.count()
+        # arrival times of each case type; cases are numbered in order of arrival, so the first
+        # case.idx that arrived after the warm-up tells counted cases from the others
+        self.arrival_times = [
+            arrival_times(ct.arrivals, clock, self.t_end, self.streams.generator(f"arrivals:{ct.id}"))
+            for ct in scenario.case_types
+        ]
+        self.first_counted_case = sum(int(np.searchsorted(t, self.t_warm, "left")) for t in self.arrival_times)
         self.last_start = 0.0
         self.visit_sink = None
         self._handed_over_at = 0.0
@@ -85,10 +92,10 @@ class Model:
         from .compiler import FlowCompiler  # the compiler builds on this module's blocks
 
         env = self.env
-        for c, ct in enumerate(self.case_types):
-            times = arrival_times(ct.arrivals, self.clock, self.t_end, self.streams.generator(f"arrivals:{ct.id}"))
+        for c, (ct, times) in enumerate(zip(self.case_types, self.arrival_times)):
             start = FlowCompiler(self, ct, c).compile_case()
             env.process(self._source(c, ct, times, start))
+        self.arrival_times = None  # the sources hold them now, and drop each as it is used up
         if self.visit_sink is not None:
             env.process(self._hand_over_daily())
         env.run(until=self.t_stop)

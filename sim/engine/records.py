@@ -92,6 +92,12 @@ class Recorder:
         self._item_chunks: list[np.ndarray] = []
         self._case_sink = case_sink or self._case_chunks.append
         self._item_sink = item_sink or self._item_chunks.append
+        self._kept = case_sink is None
+
+    def sink_to(self, case_sink: Sink, item_sink: Sink) -> None:
+        """Hand every packed chunk to these from now on instead of keeping it."""
+        self._case_sink, self._item_sink = case_sink, item_sink
+        self._kept = False
 
     def flush_cases(self) -> None:
         if self.case_rows:
@@ -107,13 +113,13 @@ class Recorder:
         self.flush_cases()
         self.flush_items()
 
-    def cases(self) -> np.ndarray:
-        """Every kept case record (completion order), as one structured array; the chunks are released."""
-        return _concatenate(self._case_chunks, CASE_DTYPE)
+    def cases(self) -> np.ndarray | None:
+        """Every kept case record (completion order), as one structured array (None if sunk); the chunks are released."""
+        return _concatenate(self._case_chunks, CASE_DTYPE) if self._kept else None
 
-    def items(self) -> np.ndarray:
-        """Every kept item record, as one structured array; the chunks are released."""
-        return _concatenate(self._item_chunks, ITEM_DTYPE)
+    def items(self) -> np.ndarray | None:
+        """Every kept item record, as one structured array (None if sunk); the chunks are released."""
+        return _concatenate(self._item_chunks, ITEM_DTYPE) if self._kept else None
 
 
 def _concatenate(chunks: list[np.ndarray], dtype) -> np.ndarray:
