@@ -110,6 +110,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = 1,
     executor=None,
+    per_case: bool = True,
 ) -> RunResult:
     """Run replications ``0 .. replications-1`` of ``scenario`` with ``seed``.
 
@@ -120,6 +121,7 @@ def run(
     total)`` is called after each replication.  Replications run in this
     process unless ``workers`` > 1 (None: every core) or an ``executor``
     from :mod:`sim.execution` is given; the numbers are the same either way.
+    ``per_case=False`` keeps no per-case tables (see :func:`sim.simulate`).
     """
     n = scenario.run.replications if replications is None else int(replications)
     if n < 1:
@@ -128,10 +130,10 @@ def run(
     if executor is not None or workers != 1:
         from .execution import run_jobs
 
-        return run_jobs({0: (scenario, n, seed, trace)}, workers, progress, executor)[0]
+        return run_jobs({0: (scenario, n, seed, trace, True if per_case else "summary")}, workers, progress, executor)[0]
     reps = []
     for r in range(n):
-        reps.append(simulate(scenario, seed=seed, replication=r, trace=trace))
+        reps.append(simulate(scenario, seed=seed, replication=r, trace=trace, per_case=per_case))
         if progress is not None:
             progress(r + 1, n)
     return combine(scenario, seed, reps)

@@ -107,3 +107,16 @@ def test_records_keep_their_values_in_compact_columns():
     assert cases.dtype == CASE_DTYPE and items.dtype == ITEM_DTYPE
     assert tuple(cases[0].tolist()) == row
     assert items[0]["on_time_promised"] == -1 and items[0]["case"] == 3_000_000_000
+
+
+def test_summary_only_runs_alike_in_process_and_on_workers():
+    from sim.runner import run
+
+    s = _short("yumen_citizen_centre_after.yaml", 10)
+    here = run(s, replications=2, seed=3, per_case=False)
+    pool = run(s, replications=2, seed=3, per_case=False, workers=2)
+    pd.testing.assert_frame_equal(here.summary, pool.summary)  # digit for digit
+    tables = run(s, replications=2, seed=3).summary.set_index(["scope", "kpi"])["mean"]
+    summ = here.summary.set_index(["scope", "kpi"])["mean"]
+    means = [i for i in tables.index if not i[1].endswith("_p90")]
+    assert np.allclose(tables[means].to_numpy(), summ[means].to_numpy(), rtol=1e-9, equal_nan=True)

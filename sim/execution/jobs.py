@@ -18,7 +18,9 @@ from .executors import Executor, LocalExecutor
 
 __all__ = ["Job", "run_jobs"]
 
-Job = tuple  # (scenario, replications, seed, trace[, tables]): tables=False keeps only the KPIs
+Job = tuple  # (scenario, replications, seed, trace[, tables])
+"""``tables``: True keeps the per-case tables; False computes them and sends back only the KPIs
+(exact quantiles); "summary" runs summary-only (``simulate(per_case=False)``: no tables at all)."""
 
 _CACHE: dict[str, Scenario] = {}
 
@@ -28,8 +30,8 @@ def _replication(args):
     s = _CACHE.get(digest)
     if s is None:  # a Scenario travels as itself (it pickles); plain data is validated once per worker
         s = _CACHE[digest] = data if isinstance(data, Scenario) else Scenario.from_dict(data)
-    rep = simulate(s, seed=seed, replication=r, trace=trace)
-    if not tables:  # only the KPIs travel back
+    rep = simulate(s, seed=seed, replication=r, trace=trace, per_case=tables != "summary")
+    if tables is not True:  # only the KPIs travel back
         rep = replace(rep, cases=rep.cases.iloc[0:0], items=None, stations_by_hour=rep.stations_by_hour.iloc[0:0])
     return rep
 
