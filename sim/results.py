@@ -194,13 +194,8 @@ def build_replication(
     clock = model.clock
     day = clock.day_minutes
     ct_ids = [ct.id for ct in s.case_types]
-    if model.cases is not None:
-        table = model.cases
-        order = np.argsort(table["idx"], kind="stable")
-        arrival = table["arrival"][order]
-        keep = order[(arrival >= model.t_warm) & (arrival < model.t_end)]  # in case order, after the warm-up
-        rec = table[keep]
-        del table
+    if model.cases is not None:  # in order of case number, that is of arrival: the counted ones from the warm-up on
+        rec = model.cases[model.first_counted_case:]  # a view: no copy
     else:
         rec = np.empty(0, CASE_DTYPE)
     cols = case_record_columns(rec, clock, day)
@@ -208,7 +203,7 @@ def build_replication(
     if totals is None:
         totals = RunTotals(s, clock, model.t_warm, model.t_end, exact=True)
         totals.add_case_columns(cols)
-        items = _items_table(model, rec["idx"], cases, day)
+        items = _items_table(model, cases, day)
         totals.items.add(_item_totals_columns(items))
     else:
         items = None
@@ -269,11 +264,11 @@ def _cases_frame(cols: dict, ct_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({k: out[k] for k in order}, copy=False)  # fresh arrays: no need to copy them into blocks
 
 
-def _items_table(model, kept_cases: np.ndarray, cases: pd.DataFrame, day: float) -> pd.DataFrame:
-    """One row per item decided in a kept case (after the warm-up, before the horizon's end)."""
+def _items_table(model, cases: pd.DataFrame, day: float) -> pd.DataFrame:
+    """One row per item decided in a counted case (arrived after the warm-up, before the horizon's end)."""
     s = model.scenario
     t = model.items
-    t = t[np.isin(t["case"], kept_cases)]
+    t = t[t["case"] >= model.first_counted_case]
     t = t[np.lexsort((t["accepted"], t["case"]))]
     cols = item_record_columns(t, model.clock, day)
     immediate = np.array([it.kind == "immediate" for it in s.items], dtype=bool)

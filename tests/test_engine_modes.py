@@ -99,13 +99,14 @@ def test_median_of_counts_is_numpy_median():
 
 def test_records_keep_their_values_in_compact_columns():
     rec = Recorder()
-    row = (3_000_000_000, 7, 12.25, 99.5, 1, 2, 40_000, 3, 2, 1.5, 2.5, 30.0, 5, 4, 3, 2, 1, 120.0, 70_000, 60.0, 15.0)
+    rec.expect_cases(4)
+    row = (3, 7, 12.25, 99.5, 1, 2, 40_000, 3, 2, 1.5, 2.5, 30.0, 5, 4, 3, 2, 1, 120.0, 70_000, 60.0, 15.0)
     rec.case_rows.append(row)
     rec.item_rows.append((3_000_000_000, 11, 12.25, 50.0, 60.0, 2, 1, -1, 1))
     rec.flush()
     cases, items = rec.cases(), rec.items()
     assert cases.dtype == CASE_DTYPE and items.dtype == ITEM_DTYPE
-    assert tuple(cases[0].tolist()) == row
+    assert tuple(cases[3].tolist()) == row
     assert items[0]["on_time_promised"] == -1 and items[0]["case"] == 3_000_000_000
 
 

@@ -27,8 +27,8 @@ from .streams import Streams
 
 __all__ = ["Model", "HAND_OVER_VISITS"]
 
-HAND_OVER_VISITS = 262_144
-"""Visits logged (all stations) before they are handed over to the visit sink (about 6 MB)."""
+HAND_OVER_VISITS = 65_536
+"""Visits logged (all stations) before they are handed over to the visit sink (1.5 MB, and a few times that in the sweep)."""
 
 
 class Model:
@@ -81,6 +81,7 @@ class Model:
             for ct in scenario.case_types
         ]
         self.first_counted_case = sum(int(np.searchsorted(t, self.t_warm, "left")) for t in self.arrival_times)
+        self.recorder.expect_cases(sum(len(t) for t in self.arrival_times))
         self.last_start = 0.0
         self.visit_sink = None
         self._handed_over_at = 0.0
@@ -111,6 +112,7 @@ class Model:
         return RunOutput(
             scenario=self.s, clock=self.clock, t_warm=self.t_warm, t_end=self.t_end, t_stop=self.t_stop,
             cases=rec.cases(), items=rec.items(), stations=stations, trace=self.trace,
+            first_counted_case=self.first_counted_case,
         )
 
     def _hand_over_daily(self):

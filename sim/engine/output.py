@@ -38,5 +38,6 @@ class RunOutput:
     cases: np.ndarray | None
     items: np.ndarray | None
     stations: list[StationVisits]
+    first_counted_case: int = 0  # cases numbered from here on arrived after the warm-up
     trace: list | None = field(default=None, repr=False)
     summary: object | None = field(default=None, repr=False)

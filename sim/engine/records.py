@@ -81,45 +81,58 @@ Sink = Callable[[np.ndarray], None]
 class Recorder:
     """Collects case and item rows; packs them into compact chunks.
 
-    ``case_sink``/``item_sink``, when given, receive each packed chunk instead
-    of it being kept (summary-only runs).
+    Kept case records go straight to their place in one array indexed by
+    case number (cases are numbered in order of arrival, and every case that
+    arrives gets exactly one record), so the table needs neither a copy to
+    concatenate nor a sort.  ``sink_to`` hands every chunk to running totals
+    instead (summary-only runs).
     """
 
-    def __init__(self, case_sink: Sink | None = None, item_sink: Sink | None = None):
+    def __init__(self):
         self.case_rows: list[tuple] = []
         self.item_rows: list[tuple] = []
-        self._case_chunks: list[np.ndarray] = []
+        self._cases = np.empty(0, CASE_DTYPE)
         self._item_chunks: list[np.ndarray] = []
-        self._case_sink = case_sink or self._case_chunks.append
-        self._item_sink = item_sink or self._item_chunks.append
-        self._kept = case_sink is None
+        self._case_sink: Sink | None = None
+        self._item_sink: Sink | None = None
+
+    def expect_cases(self, n: int) -> None:
+        """Room for the records of cases numbered 0 .. n-1."""
+        self._cases = np.zeros(n, CASE_DTYPE)
 
     def sink_to(self, case_sink: Sink, item_sink: Sink) -> None:
         """Hand every packed chunk to these from now on instead of keeping it."""
         self._case_sink, self._item_sink = case_sink, item_sink
-        self._kept = False
 
     def flush_cases(self) -> None:
         if self.case_rows:
-            self._case_sink(np.array(self.case_rows, dtype=CASE_DTYPE))
+            chunk = np.array(self.case_rows, dtype=CASE_DTYPE)
             self.case_rows.clear()
+            if self._case_sink is not None:
+                self._case_sink(chunk)
+            else:
+                self._cases[chunk["idx"]] = chunk
 
     def flush_items(self) -> None:
         if self.item_rows:
-            self._item_sink(np.array(self.item_rows, dtype=ITEM_DTYPE))
+            chunk = np.array(self.item_rows, dtype=ITEM_DTYPE)
             self.item_rows.clear()
+            (self._item_sink or self._item_chunks.append)(chunk)
 
     def flush(self) -> None:
         self.flush_cases()
         self.flush_items()
 
     def cases(self) -> np.ndarray | None:
-        """Every kept case record (completion order), as one structured array (None if sunk); the chunks are released."""
-        return _concatenate(self._case_chunks, CASE_DTYPE) if self._kept else None
+        """Every case record in order of case number (None if sunk)."""
+        if self._case_sink is not None:
+            return None
+        out, self._cases = self._cases, np.empty(0, CASE_DTYPE)
+        return out
 
     def items(self) -> np.ndarray | None:
-        """Every kept item record, as one structured array (None if sunk); the chunks are released."""
-        return _concatenate(self._item_chunks, ITEM_DTYPE) if self._kept else None
+        """Every item record, as one structured array (None if sunk); the chunks are released."""
+        return None if self._item_sink is not None else _concatenate(self._item_chunks, ITEM_DTYPE)
 
 
 def _concatenate(chunks: list[np.ndarray], dtype) -> np.ndarray:
