@@ -82,7 +82,7 @@ def application_process(compiler, node):
         best, best_key = None, None
         for st in windows:
             travel = 0.0 if here == st.site else (between[here, st.site] if here else home[st.site])
-            load = (len(st.res.queue) + st.res.count) / st.capacity
+            load = (len(st.pool.queue) + st.pool.count) / st.capacity
             key = (travel, load)
             if best_key is None or key < best_key:
                 best, best_key = st, key

@@ -23,6 +23,7 @@ from .arrivals import arrival_times
 from .output import RunOutput, StationVisits
 from .records import ASSISTED, CHUNK, COUNTER, ONLINE, UNFINISHED, Recorder, split_time
 from .runtime import Case, Station, items_of, stations_of, travel_of
+from .servers import Visit
 from .streams import Streams
 
 __all__ = ["Model", "HAND_OVER_VISITS"]
@@ -224,19 +225,20 @@ class Model:
         env = self.env
         clock = self.clock
         enter = env.now
-        req = station.res.request()
-        req.enter = enter
-        yield req
-        start = req.start = env.now
+        visit = Visit(enter)
+        wait = station.pool.acquire(visit)
+        if wait is not None:
+            yield wait
+        start = visit.start = env.now
         opened = clock.next_open(start)
         if opened > start:
-            req.start = opened
+            visit.start = opened
             yield env.timeout(opened - start)
             start = opened
         end = clock.add(start, minutes)
         if end > start:
             yield env.timeout(end - start)
-        station.res.release(req)
+        station.pool.release(visit)
         station.enter.append(enter)
         station.start.append(start)
         station.end.append(end)
@@ -248,14 +250,15 @@ class Model:
     def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
         env = self.env
         enter = env.now
-        req = station.res.request()
-        req.enter = enter
-        yield req
-        start = req.start = env.now
+        visit = Visit(enter)
+        wait = station.pool.acquire(visit)
+        if wait is not None:
+            yield wait
+        start = visit.start = env.now
         end = start + minutes
         if end > start:
             yield env.timeout(end - start)
-        station.res.release(req)
+        station.pool.release(visit)
         station.enter.append(enter)
         station.start.append(start)
         station.end.append(end)

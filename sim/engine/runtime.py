@@ -11,9 +11,9 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
-import simpy
 
 from ..scenario import Scenario
+from .servers import ServerPool
 from .streams import Streams
 
 __all__ = ["Station", "Case", "ItemRT", "Travel", "stations_of", "items_of", "travel_of"]
@@ -24,10 +24,10 @@ class Station:
 
     Each service appends its queue entry, start and end (calendar minutes) to
     the three arrays; a visit still queued or in service when the run stops is
-    read from the SimPy resource (see ``pending_visits``).
+    read from the server pool (see ``pending_visits``).
     """
 
-    __slots__ = ("id", "kind", "site", "capacity", "res", "enter", "start", "end", "label")
+    __slots__ = ("id", "kind", "site", "capacity", "pool", "enter", "start", "end", "label")
 
     def __init__(self, env, id_, kind, capacity, site=None, label=""):
         self.id = id_
@@ -35,7 +35,7 @@ class Station:
         self.site = site
         self.capacity = capacity
         self.label = label
-        self.res = simpy.Resource(env, capacity)
+        self.pool = ServerPool(env, capacity)
         self.enter = array("d")
         self.start = array("d")
         self.end = array("d")
@@ -43,8 +43,8 @@ class Station:
     def pending_visits(self, t_stop: float) -> list[tuple[float, float, float]]:
         """(enter, start, end) of visits unfinished at the stop: in service (end inf) or queued (start inf)."""
         inf = float("inf")
-        out = [(req.enter, getattr(req, "start", t_stop), inf) for req in list(self.res.users)]
-        out += [(req.enter, inf, inf) for req in list(self.res.queue)]
+        out = [(v.enter, t_stop if v.start is None else v.start, inf) for v in self.pool.users]
+        out += [(v.enter, inf, inf) for v in self.pool.queue]
         return out
 
 
