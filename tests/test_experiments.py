@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import scenario
+from tests.helpers import scenario
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.experiments import ASSUMPTIONS, apply_assumptions, load_claims, load_experiment, run_experiment

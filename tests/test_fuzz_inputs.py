@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, note, settings
 
-import fuzz_mutations as fm
-from fuzz_mutations import MESSAGE_LINE, Mutant, check_file, copy_shipped, outcome_failures, run_main
+import tests.fuzz_mutations as fm
+from tests.fuzz_mutations import MESSAGE_LINE, Mutant, check_file, copy_shipped, outcome_failures, run_main
 
 _counter = itertools.count()
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import replication_values, scenario, single_station
+from tests.helpers import replication_values, scenario, single_station
 from sim import Scenario, load_scenario, run, simulate
 
 COUNTY = Path(__file__).resolve().parent.parent / "scenarios" / "county_before_reform.yaml"

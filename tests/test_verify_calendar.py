@@ -22,7 +22,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from helpers import (
+from tests.helpers import (
     COUNTY_CALENDAR,
     assert_matches,
     batch_means,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import (
+from tests.helpers import (
     ALWAYS_OPEN,
     COUNTY_CALENDAR,
     binomial_check,

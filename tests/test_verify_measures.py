@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import COUNTY_CALENDAR, scenario
+from tests.helpers import COUNTY_CALENDAR, scenario
 from sim import ScenarioError, simulate
 from sim.calendar import clock_for
 from sim.results import item_kpi_rows

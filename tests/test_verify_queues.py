@@ -35,7 +35,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import (
+from tests.helpers import (
     ALWAYS_OPEN,
     assert_matches,
     batch_means,

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import assert_matches, binomial_check, scenario
+from tests.helpers import assert_matches, binomial_check, scenario
 from sim import ScenarioError, Scenario, simulate
 
 HUGE = 5000  # staff/positions: no case ever waits

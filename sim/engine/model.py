@@ -245,7 +245,7 @@ class Model:
         if self.trace is not None and trace_case is not None:
             self.log(trace_case, activity, kind, station.id, enter, start, end)
         self.last_start = start  # read by the caller right after this returns (no yield between)
-        return clock.working(start) - clock.working(enter)
+        return 0.0 if start == enter else clock.working(start) - clock.working(enter)
 
     def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
         env = self.env
