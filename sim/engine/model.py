@@ -238,13 +238,7 @@ class Model:
         end = clock.add(start, minutes)
         if end > start:
             yield env.timeout(end - start)
-        station.pool.release(visit)
-        station.enter.append(enter)
-        station.start.append(start)
-        station.end.append(end)
-        if self.trace is not None and trace_case is not None:
-            self.log(trace_case, activity, kind, station.id, enter, start, end)
-        self.last_start = start  # read by the caller right after this returns (no yield between)
+        self._served(station, visit, enter, start, end, trace_case, activity, kind)
         return 0.0 if start == enter else clock.working(start) - clock.working(enter)
 
     def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
@@ -258,14 +252,18 @@ class Model:
         end = start + minutes
         if end > start:
             yield env.timeout(end - start)
+        self._served(station, visit, enter, start, end, trace_case, activity, kind)
+        return start - enter
+
+    def _served(self, station, visit, enter, start, end, trace_case, activity, kind):
+        """The server goes to the next visit; the visit is logged (and traced)."""
         station.pool.release(visit)
         station.enter.append(enter)
         station.start.append(start)
         station.end.append(end)
         if self.trace is not None and trace_case is not None:
             self.log(trace_case, activity, kind, station.id, enter, start, end)
-        self.last_start = start
-        return start - enter
+        self.last_start = start  # read by the caller right after work returns (no yield between)
 
     def delay_working(self, minutes: float):
         """A timeout of ``minutes`` working time (pauses while closed), or None for no wait."""
