@@ -146,17 +146,14 @@ def application_process(compiler, node):
         return opening, minutes, 1
 
     def travel(case, window, opening, minutes):
-        """Wait for the office to open, then travel (the delays ``route`` worked out)."""
-        if opening > 0:
-            now = env.now
-            yield timeout(opening)
-            if trace is not None and case.channel != ASSISTED:
-                m.log(case, "wait_for_opening", "wait_open", window.site, now, now, env.now)
-        if minutes > 0:
-            yield timeout(minutes)
-            if trace is not None:
-                t = env.now
-                m.log(case, "travel", "travel", window.site, t - minutes, t - minutes, t)
+        """Wait for the office to open, then travel (the delays ``route`` worked out): one timeout."""
+        now = env.now
+        yield timeout(opening + minutes)
+        if trace is not None:
+            if opening > 0 and case.channel != ASSISTED:
+                m.log(case, "wait_for_opening", "wait_open", window.site, now, now, now + opening)
+            if minutes > 0:
+                m.log(case, "travel", "travel", window.site, now + opening, now + opening, env.now)
 
     def wait_for_applicant(case):
         """One visit at a time across parallel branches: the applicant's slot."""

@@ -229,15 +229,11 @@ class Model:
         wait = station.pool.acquire(visit)
         if wait is not None:
             yield wait
-        start = visit.start = env.now
-        opened = clock.next_open(start)
-        if opened > start:
-            visit.start = opened
-            yield env.timeout(opened - start)
-            start = opened
+        now = env.now
+        start = visit.start = clock.next_open(now)  # granted while closed: work starts at the opening
         end = clock.add(start, minutes)
-        if end > start:
-            yield env.timeout(end - start)
+        if end > now:  # the wait for the opening and the work: one timeout
+            yield env.timeout(end - now)
         self._served(station, visit, enter, start, end, trace_case, activity, kind)
         return 0.0 if start == enter else clock.working(start) - clock.working(enter)
 
