@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["KPI", "CASE_KPIS", "ITEM_KPIS", "STATION_KPIS", "KPIS", "case_kpis", "case_columns", "label"]

@@ -28,7 +28,7 @@ Model, in brief (see docs/model.md for the full description):
   is decided only once those items of the same case are.
 
 Every case's lead time is split into government time (受理 -> 办结), external
-time and the applicant's side (see ``_Model._split_time``); every decided
+time and the applicant's side (see ``records.split_time``); every decided
 item is recorded with its own government time, trips and on-time flags.
 
 Staff work only in office hours; a task started before closing resumes at the

@@ -11,15 +11,18 @@ __all__ = ["StationVisits", "RunOutput"]
 
 @dataclass(frozen=True)
 class StationVisits:
-    """One staffed station and every visit to it: queue entry, start, end (calendar minutes; inf = not yet)."""
+    """One staffed station and every visit to it: queue entry, start, end (calendar minutes; inf = not yet).
+
+    The arrays are None when the visits were handed over to running sums during the run.
+    """
 
     id: str
     kind: str  # "window" or "back_office"
     site: str | None
     capacity: int
-    enter: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
+    enter: np.ndarray | None
+    start: np.ndarray | None
+    end: np.ndarray | None
 
 
 @dataclass(frozen=True)
