@@ -121,3 +121,18 @@ def test_summary_only_runs_alike_in_process_and_on_workers():
     summ = here.summary.set_index(["scope", "kpi"])["mean"]
     means = [i for i in tables.index if not i[1].endswith("_p90")]
     assert np.allclose(tables[means].to_numpy(), summ[means].to_numpy(), rtol=1e-9, equal_nan=True)
+
+
+def test_a_run_without_a_visit_sink_returns_whole_logs_with_the_same_kpis():
+    from sim.engine.model import Model
+    from sim.engine.streams import replication_seed
+    from sim.results import build_replication
+
+    s = _short("yumen_citizen_centre_before.yaml", 10)
+    out = Model(s, replication_seed(4, 1)).run()
+    assert all(st.enter is not None and len(st.enter) == len(st.end) for st in out.stations)
+    assert sum(len(st.enter) for st in out.stations) > 100
+    a = _kpis(build_replication(out, 4, 1))
+    b = _kpis(simulate(s, seed=4, replication=1))
+    assert list(a.index) == list(b.index)
+    assert np.allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, equal_nan=True)

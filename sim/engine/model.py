@@ -116,6 +116,17 @@ class Model:
             first_counted_case=self.first_counted_case,
         )
 
+    def _visits(self, st: Station) -> StationVisits:
+        """A station's whole visit log (when no sink took it during the run)."""
+        enter = np.frombuffer(st.enter, dtype=float)
+        start = np.frombuffer(st.start, dtype=float)
+        end = np.frombuffer(st.end, dtype=float)
+        pending = st.pending_visits(self.t_stop)
+        if pending:
+            pe, ps, pf = (np.array(col, dtype=float) for col in zip(*pending))
+            enter, start, end = np.concatenate([enter, pe]), np.concatenate([start, ps]), np.concatenate([end, pf])
+        return StationVisits(st.id, st.kind, st.site, st.capacity, enter, start, end)
+
     def _hand_over_daily(self):
         """Once a calendar day, hand the visit logs over if they have grown past ``HAND_OVER_VISITS``."""
         env = self.env
