@@ -136,3 +136,31 @@ def test_a_run_without_a_visit_sink_returns_whole_logs_with_the_same_kpis():
     b = _kpis(simulate(s, seed=4, replication=1))
     assert list(a.index) == list(b.index)
     assert np.allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_server_pool_serves_first_come_first_served():
+    import simpy
+
+    from sim.engine.servers import ServerPool, Visit
+
+    env = simpy.Environment()
+    pool = ServerPool(env, 2)
+    starts = {}
+
+    def customer(name, arrive, service):
+        yield env.timeout(arrive)
+        v = Visit(env.now)
+        wait = pool.acquire(v)
+        if wait is not None:
+            yield wait
+        starts[name] = env.now
+        assert pool.count <= 2
+        yield env.timeout(service)
+        pool.release(v)
+
+    # two servers; five customers: the third and later wait, and start in order of arrival
+    for name, arrive, service in [("a", 0, 10), ("b", 0, 4), ("c", 1, 5), ("d", 2, 1), ("e", 3, 1)]:
+        env.process(customer(name, arrive, service))
+    env.run()
+    assert starts == {"a": 0, "b": 0, "c": 4, "d": 9, "e": 10}
+    assert pool.count == 0 and not pool.queue and not pool.users
