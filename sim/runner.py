@@ -7,7 +7,7 @@ depend on the order or process in which replications run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -35,6 +35,7 @@ class RunResult:
     stations_by_hour: pd.DataFrame
     trace: pd.DataFrame | None = field(default=None, repr=False)
     items: pd.DataFrame | None = field(default=None, repr=False)
+    per_case: bool = True  # False: summary-only replications (no per-case tables; p90s from a sketch)
 
     def estimate(self, kpi: str, scope: str = "all") -> tuple[float, float, float]:
         """(mean, ci_low, ci_high) of one KPI."""
@@ -130,13 +131,14 @@ def run(
     if executor is not None or workers != 1:
         from .execution import run_jobs
 
-        return run_jobs({0: (scenario, n, seed, trace, True if per_case else "summary")}, workers, progress, executor)[0]
+        result = run_jobs({0: (scenario, n, seed, trace, True if per_case else "summary")}, workers, progress, executor)[0]
+        return result if per_case else replace(result, per_case=False)
     reps = []
     for r in range(n):
         reps.append(simulate(scenario, seed=seed, replication=r, trace=trace, per_case=per_case))
         if progress is not None:
             progress(r + 1, n)
-    return combine(scenario, seed, reps)
+    return replace(combine(scenario, seed, reps), per_case=per_case)
 
 
 def combine(scenario: Scenario, seed: int, reps) -> RunResult:

@@ -95,6 +95,8 @@ def summary_text(result) -> str:
         f"after a warm-up of {_plural(s.run.warmup_working_days, 'working day')}",
         CI_NOTE,
         *([] if n > 1 else ["(one replication gives no interval: use --reps 2 or more)"]),
+        *([] if getattr(result, "per_case", True) else [
+            "summary-only / 仅汇总: no per-case tables; 90th percentiles within 0.5% of exact"]),
         "",
         "All cases / 全部办件",
         _kpi_table(result.summary, "all", list(CASE_KPIS)),

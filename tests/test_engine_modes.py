@@ -117,6 +117,10 @@ def test_summary_only_runs_alike_in_process_and_on_workers():
     here = run(s, replications=2, seed=3, per_case=False)
     pool = run(s, replications=2, seed=3, per_case=False, workers=2)
     pd.testing.assert_frame_equal(here.summary, pool.summary)  # digit for digit
+    from sim.views import summary_text
+
+    assert not here.per_case and not pool.per_case
+    assert "summary-only" in summary_text(here)  # the terminal says the p90s come from a sketch
     tables = run(s, replications=2, seed=3).summary.set_index(["scope", "kpi"])["mean"]
     summ = here.summary.set_index(["scope", "kpi"])["mean"]
     means = [i for i in tables.index if not i[1].endswith("_p90")]
