@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import (
@@ -100,6 +101,22 @@ class FrozenMap(Mapping):
     def __len__(self) -> int:
         return len(self._d)
 
+    # the dict's own methods (the Mapping defaults go through __getitem__ one key at a time)
+    def __contains__(self, key) -> bool:
+        return key in self._d
+
+    def get(self, key, default=None):
+        return self._d.get(key, default)
+
+    def keys(self):
+        return self._d.keys()
+
+    def items(self):
+        return self._d.items()
+
+    def values(self):
+        return self._d.values()
+
     def __hash__(self) -> int:
         if self._hash is None:
             self._hash = hash(frozenset(self._d.items()))
@@ -119,11 +136,15 @@ def _freeze(d: dict) -> Mapping:
     return FrozenMap(d)
 
 
+def _thaw(d: Mapping) -> dict:
+    return dict(d._d) if isinstance(d, FrozenMap) else dict(d)
+
+
 def _frozen_map(value_type):
     return Annotated[
         dict[str, value_type],
         AfterValidator(_freeze),
-        PlainSerializer(lambda d: dict(d), return_type=dict),
+        PlainSerializer(_thaw, return_type=dict),
     ]
 
 
@@ -179,7 +200,8 @@ class Window(_Spec):
     @field_validator("items")
     @classmethod
     def _distinct(cls, v):
-        dup = sorted({x for x in v if v.count(x) > 1})
+        counts = Counter(v)
+        dup = sorted(x for x, n in counts.items() if n > 1)
         if dup:
             raise ValueError(f"item {dup[0]!r} is listed twice")
         return v
@@ -597,13 +619,36 @@ class Scenario(_Spec):
         return self.model_dump(mode="json", exclude_none=True)
 
     def evolve(self, **changes: Any) -> "Scenario":
-        """A new, re-validated scenario with top-level fields replaced."""
-        data = self.model_dump(mode="python")
-        for k, v in changes.items():
+        """A new scenario with top-level fields replaced (plain data or typed values).
+
+        The new values are validated and the references of the whole scenario
+        checked; the fields kept are not validated again (they were, and
+        they are immutable).  Problems are reported as :meth:`from_dict` would.
+        """
+        for k in changes:
             if k not in type(self).model_fields:
                 raise ScenarioError([Problem(k, "unknown scenario field")])
-            data[k] = v
-        return Scenario.from_dict(_plain(data))
+        from .validation import validate_changes
+
+        return validate_changes(self, changes)
+
+    def revised(self, data: Any, unedited: Mapping[str, Any] | None = None, kept=()) -> "Scenario":
+        """``Scenario.from_dict(data)`` for ``data`` made by editing this scenario's :meth:`to_dict`.
+
+        The same scenario, or the same :class:`ScenarioError`, as
+        :meth:`from_dict`, but entries (sites, items, windows ...) left as
+        they were are kept instead of validated again: what changed is
+        validated, then every reference is checked.  What "as they were"
+        means comes from ``unedited`` (plain data by top-level field, e.g. a
+        copy of :meth:`to_dict` taken before the edits) or else from this
+        scenario; top-level fields named in ``kept`` are taken from this
+        scenario without comparing (the edit did not reach them).  Reforms
+        build their results this way, so a chain of reforms on a large
+        scenario costs little more than loading it.
+        """
+        from .validation import validate_revision
+
+        return validate_revision(self, data, unedited, kept)
 
     def content_hash(self) -> str:
         """Stable SHA-256 of the canonical JSON form (same content, same hash); for manifests."""

@@ -19,7 +19,7 @@ from .calendar import parse_clock
 from .errors import Problem, format_path, parse_path
 from .flow import Apply, ExternalStep, precedence_edges, walk
 
-__all__ = ["problems_from_pydantic", "check_references", "validate_scenario", "user_path"]
+__all__ = ["problems_from_pydantic", "check_references", "validate_scenario", "validate_changes", "validate_revision", "user_path"]
 
 
 def _models_in(annotation: Any) -> list[tuple[str | None, type]]:
@@ -103,12 +103,17 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None, root: type | 
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
+    # how many errors lie at or inside each location (one pass, not a scan per error)
+    inside: dict[tuple, int] = {}
+    for e in errors:
+        at = tuple(_strip(e["loc"]))
+        for n in range(len(at) + 1):
+            inside[at[:n]] = inside.get(at[:n], 0) + 1
+    vocabs: dict[tuple, list[str]] = {}
     for err in errors:
         loc = _strip(err["loc"])
         kind = err["type"]
-        if kind == "too_short" and any(
-            e is not err and tuple(_strip(e["loc"]))[: len(loc)] == tuple(loc) for e in errors
-        ):
+        if kind == "too_short" and inside.get(tuple(loc), 0) > 1:
             continue  # elements were invalid; pydantic then counts them as missing
         msg = err["msg"]
         given = err.get("input")
@@ -116,8 +121,10 @@ def problems_from_pydantic(exc: ValidationError, data: Any = None, root: type | 
             loc = loc[:-1]  # a bare number written for a distribution
         if kind == "extra_forbidden":
             name = loc[-1] if loc else "?"
-            vocab = _fields_at(err["loc"][:-1], root)
-            close = difflib.get_close_matches(str(name), sorted(vocab), n=1, cutoff=0.75)
+            where = tuple(p for p in err["loc"][:-1] if not isinstance(p, int))  # the same fields at every index
+            if where not in vocabs:
+                vocabs[where] = sorted(_fields_at(where, root))
+            close = difflib.get_close_matches(str(name), vocabs[where], n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             out_loc, text = loc[:-1], f"unknown field '{name}'{hint}"
             key = (format_path(user_path(out_loc, data)), text)
@@ -158,19 +165,46 @@ def _duplicates(things, what: str, path: str) -> list[Problem]:
     return out
 
 
+SUGGESTION_BUDGET = 20_000
+"""Most ids compared for did-you-mean hints in one check (later unknown references get no hint).
+
+A hint compares the unknown id with every known one; thousands of unknown
+references among thousands of ids would otherwise take minutes.
+"""
+
+
+class _Hints:
+    """Did-you-mean suggestions for unknown ids, within :data:`SUGGESTION_BUDGET` comparisons."""
+
+    def __init__(self, budget: int = SUGGESTION_BUDGET):
+        self.budget = budget
+        self._sorted: dict[int, tuple[Any, list[str]]] = {}
+
+    def unknown(self, ref: str, known, what: str) -> str:
+        hint = ""
+        if len(known) <= self.budget:
+            self.budget -= len(known)
+            cached = self._sorted.get(id(known))
+            if cached is None or cached[0] is not known:
+                cached = self._sorted[id(known)] = (known, sorted(known))
+            close = difflib.get_close_matches(ref, cached[1], n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        else:
+            self.budget = 0
+        return f"no {what} with id {ref!r}{hint}"
+
+
 def _unknown(ref: str, known, what: str) -> str:
-    close = difflib.get_close_matches(ref, sorted(known), n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"no {what} with id {ref!r}{hint}"
+    return _Hints().unknown(ref, known, what)
 
 
-def _staff_problems(path: str, department: str | None, role: str, item_department: str, depts, invalid=()) -> list[Problem]:
+def _staff_problems(path: str, department: str | None, role: str, item_department: str, depts, invalid=(), unknown=_unknown) -> list[Problem]:
     """Work done by ``role`` of ``department`` (default: the item's): both must exist."""
     dept_id = department or item_department
     if dept_id in invalid:
         return []
     if department is not None and department not in depts:
-        return [Problem(f"{path}.department", _unknown(department, depts, "department"))]
+        return [Problem(f"{path}.department", unknown(department, depts, "department"))]
     if dept_id in depts and role not in depts[dept_id].staff:
         roles = ", ".join(depts[dept_id].staff) or "none"
         return [Problem(f"{path}.role", f"department {dept_id!r} has no staff in role {role!r} (its roles: {roles})")]
@@ -189,6 +223,7 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
     bad_sites, bad_depts, bad_items = invalid.get("sites", set()), invalid.get("departments", set()), invalid.get("items", set())
     bad_windows, bad_externals = invalid.get("windows", set()), invalid.get("externals", set())
     all_windows = "windows" not in invalid
+    unknown = _Hints().unknown
     P: list[Problem] = []
     P += _duplicates(s.sites, "site", "sites")
     P += _duplicates(s.departments, "department", "departments")
@@ -201,44 +236,52 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
     depts = {d.id: d for d in s.departments}
     items = {i.id: i for i in s.items}
     externals = {e.id: e for e in s.externals}
+    windows = {w.id: w for w in s.windows}
+    window_items = {w.id: set(w.items) for w in s.windows}  # last of a duplicated id, as ``windows``
+    accepting: dict[str, set[int]] = {}  # item -> positions of the windows that accept it
+    for k, w in enumerate(s.windows):
+        for it in w.items:
+            accepting.setdefault(it, set()).add(k)
 
+    sites_or_home = sites | {"home"}
     for i, r in enumerate(s.travel.routes):
         for j, end in enumerate(r.between):
             if end != "home" and end not in sites and end not in bad_sites:
-                P.append(Problem(f"travel.routes[{i}].between[{j}]", _unknown(end, sites | {"home"}, "site")))
+                P.append(Problem(f"travel.routes[{i}].between[{j}]", unknown(end, sites_or_home, "site")))
         if r.between[0] == r.between[1]:
             P.append(Problem(f"travel.routes[{i}].between", "a route needs two different sites"))
     for i, d in enumerate(s.departments):
         if d.site not in sites and d.site not in bad_sites:
-            P.append(Problem(f"departments[{i}].site", _unknown(d.site, sites, "site")))
+            P.append(Problem(f"departments[{i}].site", unknown(d.site, sites, "site")))
     accepted: set[str] = set()
     for i, w in enumerate(s.windows):
         if w.site not in sites and w.site not in bad_sites:
-            P.append(Problem(f"windows[{i}].site", _unknown(w.site, sites, "site")))
+            P.append(Problem(f"windows[{i}].site", unknown(w.site, sites, "site")))
         for j, it in enumerate(w.items):
             if it not in items and it not in bad_items:
-                P.append(Problem(f"windows[{i}].items[{j}]", _unknown(it, items, "item")))
+                P.append(Problem(f"windows[{i}].items[{j}]", unknown(it, items, "item")))
         accepted.update(w.items)
     for i, it in enumerate(s.items):
         p = f"items[{i}]"
         if it.department not in depts and it.department not in bad_depts:
-            P.append(Problem(f"{p}.department", _unknown(it.department, depts, "department")))
+            P.append(Problem(f"{p}.department", unknown(it.department, depts, "department")))
         if it.id not in accepted and all_windows:
             P.append(Problem(f"{p}", f"no window accepts item {it.id!r}: add it to some window's items"))
         for j, st in enumerate(it.steps):
-            P += _staff_problems(f"{p}.steps[{j}]", st.department, st.role, it.department, depts, bad_depts)
+            P += _staff_problems(f"{p}.steps[{j}]", st.department, st.role, it.department, depts, bad_depts, unknown)
         if it.inspection is not None:
             ins = it.inspection
-            P += _staff_problems(f"{p}.inspection", ins.department, ins.role, it.department, depts, bad_depts)
-        keys = [st.key for st in it.steps]
-        for j, k in enumerate(keys):
-            if keys.index(k) != j:
-                P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {k!r}: give each an 'id'"))
+            P += _staff_problems(f"{p}.inspection", ins.department, ins.role, it.department, depts, bad_depts, unknown)
+        step_keys: set[str] = set()
+        for j, st in enumerate(it.steps):
+            if st.key in step_keys:
+                P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {st.key!r}: give each an 'id'"))
+            step_keys.add(st.key)
         for j, dep in enumerate(it.issued_after):
             if dep in bad_items:
                 continue
             if dep not in items:
-                P.append(Problem(f"{p}.issued_after[{j}]", _unknown(dep, items, "item")))
+                P.append(Problem(f"{p}.issued_after[{j}]", unknown(dep, items, "item")))
             elif dep == it.id:
                 P.append(Problem(f"{p}.issued_after[{j}]", f"item {it.id!r} cannot wait for its own result"))
     P += _issue_cycles(s.items)
@@ -268,20 +311,19 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
                     elif it not in items:
                         missing = True
                         sub = f"{here}.item" if node.item is not None else f"{here}.items[{k}]"
-                        P.append(Problem(sub, _unknown(it, items, "item")))
-                windows = {w.id: w for w in s.windows}
+                        P.append(Problem(sub, unknown(it, items, "item")))
                 for k, w in enumerate(node.windows or ()):
                     if w in bad_windows:
                         continue
                     if w not in windows:
-                        P.append(Problem(f"{here}.windows[{k}]", _unknown(w, windows, "window")))
+                        P.append(Problem(f"{here}.windows[{k}]", unknown(w, windows, "window")))
                     elif not missing:
-                        refused = [i for i in node.item_ids if i not in windows[w].items]
+                        refused = [i for i in node.item_ids if i not in window_items[w]]
                         if refused:
                             P.append(
                                 Problem(f"{here}.windows[{k}]", f"window {w!r} does not accept {', '.join(refused)}")
                             )
-                if not missing and all_windows and node.windows is None and not s.windows_for(node.item_ids):
+                if not missing and all_windows and node.windows is None and not _any_accepts(accepting, node.item_ids, windows):
                     P.append(
                         Problem(
                             f"{here}.{field}",
@@ -300,7 +342,7 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
                             )
                         )
             elif isinstance(node, ExternalStep) and node.external not in externals and node.external not in bad_externals:
-                P.append(Problem(f"{here}.external", _unknown(node.external, externals, "external")))
+                P.append(Problem(f"{here}.external", unknown(node.external, externals, "external")))
         preds, keys = precedence_edges(ct.flow)
         nodes = [(n, loc) for n, loc in walk(ct.flow)]
         for k, idx in keys.items():
@@ -312,7 +354,7 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
             here = base + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc)
             for j, ref in enumerate(n.after):
                 if ref not in keys:
-                    P.append(Problem(f"{here}.after[{j}]", _unknown(ref, keys, "flow block")))
+                    P.append(Problem(f"{here}.after[{j}]", unknown(ref, keys, "flow block")))
         try:
             TopologicalSorter(preds).prepare()
         except CycleError as err:
@@ -320,6 +362,19 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
             names = [nodes[i][0].key or type(nodes[i][0]).__name__.lower() for i in cyc]
             P.append(Problem(f"{base}", "precedence cycle: " + " -> ".join(str(x) for x in names) + _cycle_cause(nodes, keys, set(cyc))))
     return P
+
+
+def _any_accepts(accepting: Mapping[str, set[int]], item_ids, windows) -> bool:
+    """Whether some window accepts every one of ``item_ids`` (as ``Scenario.windows_for``, by index)."""
+    ids = list(item_ids)
+    if not ids:
+        return bool(windows)
+    common = accepting.get(ids[0], set())
+    for i in ids[1:]:
+        if not common:
+            break
+        common = common & accepting.get(i, set())
+    return bool(common)
 
 
 def _run_fits_the_calendar(s) -> list[Problem]:
@@ -351,8 +406,15 @@ def _cycle_cause(nodes, keys, cycle: set[int]) -> str:
 def _issue_cycles(items) -> list[Problem]:
     """Items that wait for each other's results (issued_after) would never be issued."""
     known = {it.id for it in items}
+    waits = {it.id: deps for it in items if (deps := [d for d in it.issued_after if d in known and d != it.id])}
+    try:  # a cycle needs items that wait: look among those first (most items wait for none)
+        TopologicalSorter(waits).prepare()
+    except CycleError:
+        pass
+    else:
+        return []
     graph = {it.id: [d for d in it.issued_after if d in known and d != it.id] for it in items}
-    try:
+    try:  # the whole graph, so the cycle named is the one it always was
         TopologicalSorter(graph).prepare()
     except CycleError as e:
         loop = list(e.args[1])
@@ -459,3 +521,109 @@ def _references_of_the_rest(data: dict, exc: ValidationError) -> list[Problem]:
             continue
         return [_as_written(p, data, kept) for p in check_references(scenario, invalid)]
     return []
+
+
+# -- scenarios made from other scenarios (reforms, evolve) ---------------------------------------
+def _same(a: Any, b: Any) -> bool:
+    """Equal and written alike: validation tells ``true`` from ``1``, ``1`` from ``1.0`` and keeps key order."""
+    try:
+        return bool(a == b) and repr(a) == repr(b)
+    except Exception:  # e.g. an array in data built by a program: not the same, validate it
+        return False
+
+
+def _checked(fields: dict):
+    """The scenario of ``fields`` (plain data or typed values) if it is valid, else None.
+
+    Typed values (``Site``, ``Item`` ... objects) are taken as they are: they
+    were validated when they were made and cannot change since.
+    """
+    from .scenario import Scenario
+
+    try:
+        scenario = Scenario.model_validate(fields)
+    except ValidationError:
+        return None
+    return None if check_references(scenario) else scenario
+
+
+def validate_changes(base, changes: Mapping[str, Any]):
+    """``base`` with top-level fields replaced by ``changes`` (see :meth:`Scenario.evolve`)."""
+    from .scenario import Scenario, _plain
+
+    fields = {name: getattr(base, name) for name in type(base).model_fields}
+    fields.update(changes)
+    scenario = _checked(fields)
+    if scenario is not None:
+        return scenario
+    # something is wrong: validate it all as plain data, for the usual messages and paths
+    data = base.model_dump(mode="python")
+    data.update(changes)
+    return Scenario.from_dict(_plain(data))
+
+
+def _kept_entries(new: list, old: list, objects: tuple) -> list:
+    """``new`` entries (plain data) with each one equal to an ``old`` entry replaced by its object."""
+    if len(old) != len(objects):  # not the plain form of these objects: keep nothing
+        return new
+    by_id: dict[str, int] | None = None
+    out = []
+    for i, entry in enumerate(new):
+        j = i if i < len(old) and _same(entry, old[i]) else None
+        if j is None and isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            if by_id is None:  # entries moved, were added or removed: find them by id
+                by_id = {}
+                for k, o in enumerate(old):
+                    if isinstance(o, dict) and isinstance(o.get("id"), str):
+                        by_id.setdefault(o["id"], k)
+            k = by_id.get(entry["id"])
+            if k is not None and _same(entry, old[k]):
+                j = k
+        out.append(entry if j is None else objects[j])
+    return out
+
+
+def validate_revision(base, data: Any, unedited: Mapping[str, Any] | None = None, kept: Iterable[str] = ()):
+    """The scenario of ``data``, an edited ``base.to_dict()`` (see :meth:`Scenario.revised`).
+
+    Top-level fields named in ``kept`` (left alone by the edit: their values
+    in ``data`` are not looked at), and fields and entries of the
+    collections (sites, items ...) equal to what they were
+    (``unedited[name]``, else dumped from ``base``) are taken from ``base``;
+    the rest is validated, then every reference of the result is checked.
+    If anything is wrong the whole of ``data`` is validated as
+    :func:`validate_scenario` does, so the problems and their paths are
+    exactly those of a scenario written out in full.
+    """
+    if not isinstance(data, dict) or any(not isinstance(k, str) for k in data):
+        return validate_scenario(data)
+    fields = type(base).model_fields
+    kept = set(kept)
+    mixed: dict[str, Any] = {}
+    for name, new in data.items():
+        if name not in fields:
+            mixed[name] = new
+            continue
+        if name in kept:
+            mixed[name] = getattr(base, name)
+            continue
+        if unedited is not None and name in unedited:
+            old = unedited[name]
+        else:
+            old = base.model_dump(mode="json", exclude_none=True, include={name}).get(name)
+        if old is None:
+            mixed[name] = new
+        elif _same(new, old):
+            mixed[name] = getattr(base, name)
+        elif name in _COLLECTIONS and isinstance(new, list) and isinstance(old, list):
+            mixed[name] = _kept_entries(new, old, getattr(base, name))
+        else:
+            mixed[name] = new
+    scenario = _checked(mixed)
+    if scenario is not None:
+        return scenario
+    kept &= set(data)
+    if kept:  # the fields left alone, as plain data
+        dumped = base.model_dump(mode="json", exclude_none=True, include=kept)
+        data = {k: dumped.get(k) if k in kept else v for k, v in data.items()}
+    return validate_scenario(data)

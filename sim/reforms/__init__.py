@@ -1,9 +1,11 @@
 """Reforms: named, parameterised functions from scenario to scenario.
 
 Each reform takes a scenario and keyword parameters and returns a new,
-re-validated scenario; the input is never changed.  ``REFORMS`` is the
-catalogue, in a planner's order, with English and Chinese names; every reform's
-docstring says which mechanism of the model it changes::
+validated scenario (what the reform changed is validated, what it left
+alone is kept, every reference is checked); the input is never changed.
+``REFORMS`` is the catalogue, in a planner's order, with English and
+Chinese names; every reform's docstring says which mechanism of the model
+it changes::
 
     from sim.reforms import apply_reform
     after = apply_reform(before, "one_window", windows=["market_window", "tax_window"])

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, items_applied_for, pick, select_case_types
+from ._common import NonNegative, Share, bad, data, items_applied_for, pick, revised, select_case_types
 from ._registry import reform
 from .requirements import _drop_applications
 
@@ -50,7 +50,7 @@ def fully_online(
             it["online"] = True
     for ct in cts:
         ct["channels"] = _move_to(ct.get("channels", {}), "online", online_share)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("electronic_certificates", "电子证照 / 取消证明", "proofs are looked up electronically; results issued as e-licences")
@@ -78,7 +78,7 @@ def electronic_certificates(
     for it in d["items"]:
         if it["id"] in chosen:
             it["result_delivery"] = "electronic"
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("agency_service", "帮办代办", "an agent prepares and carries the paperwork: fewer gaps, fewer trips")
@@ -107,7 +107,7 @@ def agency_service(
     for k, v in (("incomplete_factor", incomplete_factor), ("fix_factor", fix_factor), ("applicant_trips", applicant_trips)):
         if v is not None:
             agency[k] = v
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("mail_delivery", "免费寄递 / 邮寄送达", "results are mailed: no trip to collect them")
@@ -130,4 +130,4 @@ def mail_delivery(
         if it["id"] in chosen:
             it["result_delivery"] = "mail"
             it["mail_calendar_days"] = mail_calendar_days
-    return Scenario.from_dict(d)
+    return revised(s, d)

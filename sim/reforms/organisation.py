@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..flow_edit import choice_between, item_ids, key_of, remove_leaves
 from ..scenario import Scenario
-from ._common import NonNegative, Share, bad, data, pick, select_case_types, window_decides
+from ._common import NonNegative, Share, bad, data, pick, revised, select_case_types, specs, window_decides, windows_accepting
 from ._registry import reform
 
 
@@ -34,7 +34,7 @@ def centralise(
     for w in d["windows"]:
         if all(owner[i] in chosen for i in w["items"]):
             w["site"] = site
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("one_window", "一窗受理 / 综合窗口 / 无差别受理", "window groups pool into one queue with shared staff")
@@ -58,15 +58,13 @@ def one_window(
     window sits at the site of the first chosen window.
     """
     d = data(s)
-    names = pick("windows", windows, [w["id"] for w in d["windows"]], "window")
+    names = set(pick("windows", windows, [w["id"] for w in d["windows"]], "window"))
     merged = [w for w in d["windows"] if w["id"] in names]
     if len(merged) < 2:
         raise bad("windows", "one_window needs at least two existing window groups to merge")
-    if id in {w["id"] for w in d["windows"]} - set(names):
+    if id in {w["id"] for w in d["windows"]} - names:
         raise bad("id", f"a window with id {id!r} exists already and is not merged")
-    items: list[str] = []
-    for w in merged:
-        items += [i for i in w["items"] if i not in items]
+    items = list(dict.fromkeys(i for w in merged for i in w["items"]))
     kept = []
     for wid, n in keep_positions.items():
         w = next((w for w in merged if w["id"] == wid), None)
@@ -80,7 +78,7 @@ def one_window(
     d["windows"] = [w for w in d["windows"] if w["id"] not in names] + [pooled] + kept
     # applications limited to a pooled window go to the comprehensive one (or stay at a kept one)
     _repin(d, lambda n, w: w if w not in names or w in keep_positions else id)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("chief_representative", "首席代表 / 充分授权", "decided at the window; sign-off steps and hand-offs removed")
@@ -104,10 +102,11 @@ def chief_representative(
     d = data(s)
     chosen = set(pick("items", items, [it.id for it in s.items], "item"))
     targets = [it for it in d["items"] if it["id"] in chosen and it["kind"] == "back_office"]
-    _check_steps(s, [it["id"] for it in targets], keep_steps)
+    spec = specs(s)
+    _check_steps(spec, [it["id"] for it in targets], keep_steps)
     for it in targets:
-        window_decides(it, decision_minutes, keep_steps, handoff_factor, s)
-    return Scenario.from_dict(d)
+        window_decides(it, decision_minutes, keep_steps, handoff_factor, spec[it["id"]])
+    return revised(s, d)
 
 
 @reform("cross_authorisation", "交叉授权", "low-volume departments' items handled and decided at another department's window")
@@ -136,31 +135,35 @@ def cross_authorisation(
     depts = [x["id"] for x in d["departments"]]
     windows = {w["id"]: w for w in d["windows"]}
     pick("assign", list(assign), depts, "department")
+    owned: dict[str, list[str]] = {}
+    for it in d["items"]:
+        owned.setdefault(it["department"], []).append(it["id"])
     moved_to: dict[str, str] = {}
     for dept, host in assign.items():
         if host not in windows:
             raise bad(f"assign.{dept}", f"no window with id {host!r}")
-        for it in d["items"]:
-            if it["department"] == dept:
-                moved_to[it["id"]] = host
+        for i in owned.get(dept, ()):
+            moved_to[i] = host
     if not moved_to:
         raise bad("assign", "the named departments own no items")
     if decide_at_window:
         kept = [it for it in d["items"] if it["id"] in moved_to and it["kind"] == "back_office"]
-        _check_steps(s, [it["id"] for it in kept], keep_steps)
+        spec = specs(s)
+        _check_steps(spec, [it["id"] for it in kept], keep_steps)
         for it in kept:
-            window_decides(it, decision_minutes, keep_steps, 0.0, s)
+            window_decides(it, decision_minutes, keep_steps, 0.0, spec[it["id"]])
     hosts = set(assign.values())
     # the departments' own windows (every item they take moves) close; mixed windows keep accepting
     closed = {w["id"]: w for w in d["windows"] if w["id"] not in hosts and all(i in moved_to for i in w["items"])}
     for w in d["windows"]:
         if w["id"] in hosts:
-            w["items"] = w["items"] + [i for i, h in moved_to.items() if h == w["id"] and i not in w["items"]]
+            has = set(w["items"])
+            w["items"] = w["items"] + [i for i, h in moved_to.items() if h == w["id"] and i not in has]
             if keep_positions:
                 w["positions"] += sum(c["positions"] for c in closed.values() if moved_to[c["items"][0]] == w["id"])
     d["windows"] = [w for w in d["windows"] if w["id"] not in closed]
     _repin(d, lambda n, w: moved_to[item_ids(n)[0]] if w in closed else w)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 def _repin(d: dict, where) -> None:
@@ -174,9 +177,9 @@ def _repin(d: dict, where) -> None:
         ct["flow"], _ = remove_leaves(ct["flow"], fix)
 
 
-def _check_steps(s: Scenario, items: list[str], keep_steps: list[str]) -> None:
-    """Every name in ``keep_steps`` must be a step id or role of one of ``items``."""
-    names = {x for i in items for st in s.item(i).steps for x in (st.key, st.role)}
+def _check_steps(spec: dict, items: list[str], keep_steps: list[str]) -> None:
+    """Every name in ``keep_steps`` must be a step id or role of one of ``items`` (``spec``: items by id)."""
+    names = {x for i in items for st in spec[i].steps for x in (st.key, st.role)}
     for j, k in enumerate(keep_steps):
         if k not in names:
             raise bad(f"keep_steps[{j}]", f"no chosen back-office item has a step or role {k!r} (they have: {', '.join(sorted(names)) or 'none'})")
@@ -212,13 +215,14 @@ def decentralise(
     local = f"{site}_window"
     d["windows"].append({"id": local, "name": site_name, "site": site, "positions": positions, "items": sorted(chosen)})
     touched = False
+    windows_for = windows_accepting(s)
     for ct in d["case_types"]:
         def route(n):
             nonlocal touched
             ids = item_ids(n)
             if not ids or not set(ids) <= chosen:
                 return n
-            hall = n.get("windows") or [w.id for w in s.windows_for(ids)]  # where it went before
+            hall = n.get("windows") or [w.id for w in windows_for(ids)]  # where it went before
             if ct["id"] not in selected or share <= 0:
                 return dict(n, windows=hall)  # the centres are not for these applicants
             touched = True
@@ -232,4 +236,4 @@ def decentralise(
         ct["flow"], _ = remove_leaves(ct["flow"], route)
     if share > 0 and not touched:
         raise bad("items", "no chosen journey applies for these items alone (a joint application with other items stays put)")
-    return Scenario.from_dict(d)
+    return revised(s, d)

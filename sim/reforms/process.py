@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..flow_edit import choice_between, find_in_sequence, item_ids, key_of, keys_in, remove_leaves, walk, without_items
 from ..scenario import Scenario
-from ._common import Share, bad, data, find_case_type, item_map, pick, scaled, scaled_handoff, select_case_types
+from ._common import Share, bad, data, find_case_type, item_map, pick, revised, scaled, scaled_handoff, select_case_types
 from ._registry import reform
 
 
@@ -48,7 +48,7 @@ def parallel_approval(
     rest = [b for i, b in enumerate(blocks) if i not in pos]
     rest.insert(pos[0], {"parallel": picked})
     seq["sequence"] = rest
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("one_thing_done_once", "一件事一次办", "several items become one application: one visit, one set of materials, one pickup")
@@ -84,7 +84,8 @@ def one_thing_done_once(
         w = next((w for w in d["windows"] if w["id"] == window), None)
         if w is None:
             raise bad("window", f"no window with id {window!r}")
-        w["items"] = w["items"] + [i for i in items if i not in w["items"]]
+        has = set(w["items"])
+        w["items"] = w["items"] + [i for i in items if i not in has]
     elif not s.windows_for(items):
         raise bad("window", f"no window accepts all of {', '.join(items)}: name one in 'window', or pool windows first (one_window)")
     bundle = set(items)
@@ -113,13 +114,14 @@ def one_thing_done_once(
         return rest
 
     ct["flow"], _ = remove_leaves(ct["flow"], edit, redirect=absorbed)
-    total = sum(item_map(d)[i].get("materials", 0) for i in items)
-    most = total - max(item_map(d)[i].get("materials", 0) for i in items)
+    by_id = item_map(d)
+    total = sum(by_id[i].get("materials", 0) for i in items)
+    most = total - max(by_id[i].get("materials", 0) for i in items)
     shared = min(most, int(math.floor(shared_materials_share * total + 0.5)))  # rounded half up, as reduce_materials
     for n in walk(ct["flow"]):
         if n.get("id") == id and "items" in n:
             n["shared_materials"] = shared
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("simulated_approval", "模拟审批 / 拿地即开工", "a stage starts before the previous one has finished")
@@ -155,7 +157,7 @@ def simulated_approval(
             raise bad("start_after", f"{start_after!r} is not a block of the previous stage {key_of(prev) or ''!r}".replace(" ''", ""))
         cur["after"] = list(dict.fromkeys(list(cur.get("after") or []) + [start_after]))
     blocks[i - 1 : i + 1] = [{"parallel": [prev, cur]}]
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("regional_assessment", "区域评估", "park-wide evaluations replace projects' own intermediary reports")
@@ -195,7 +197,7 @@ def regional_assessment(
         ct["flow"], _ = remove_leaves(ct["flow"], skip)
     if not touched:
         raise bad("externals", "no case type's flow uses these externals")
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("electronic_circulation", "网上流转 / 电子化流转", "files move between window and back office electronically: hand-offs shrink")
@@ -216,7 +218,7 @@ def electronic_circulation(
     for it, spec in zip(d["items"], s.items):
         if it["id"] in chosen and spec.kind == "back_office":
             it["handoff"] = scaled_handoff(spec, factor)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("more_frequent_meetings", "联审会加密 / 即时联审", "joint reviews sit more often: less waiting for the next sitting")
@@ -243,7 +245,7 @@ def more_frequent_meetings(
             e["every_working_days"] = every_working_days
             if capacity_per_sitting is not None:
                 e["capacity_per_sitting"] = capacity_per_sitting
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("intermediary_market", "中介超市 / 中介服务限时", "intermediary reports faster (time limits, competition) or with more capacity")
@@ -272,4 +274,4 @@ def intermediary_market(
                     e[key] = scaled(e[key], factor)
             if capacity is not None:
                 e["capacity"] = capacity
-    return Scenario.from_dict(d)
+    return revised(s, d)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..flow_edit import item_ids, key_of, remove_leaves, walk, without_items
 from ..scenario import Scenario, incomplete_with_fewer_materials
-from ._common import NonNegative, Share, bad, data, pick, select_case_types, window_decides
+from ._common import NonNegative, Share, bad, data, pick, revised, select_case_types, specs, window_decides
 from ._registry import reform
 
 
@@ -41,7 +41,7 @@ def tolerance_acceptance(
         if it["id"] in chosen:
             it["tolerated_share"] = share_tolerated
             it["decide_before_supplement"] = decide_before_supplement
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 def _cut_materials(it: dict, share: float) -> None:
@@ -72,7 +72,7 @@ def reduce_materials(
     for it in d["items"]:
         if it["id"] in chosen:
             _cut_materials(it, share)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 def _drop_order(n: int) -> list[int]:
@@ -99,10 +99,11 @@ def reduce_steps(
     d = data(s)
     chosen = set(pick("items", items, [it["id"] for it in d["items"]], "item"))
     used = set()
+    by_id = specs(s)
     for it in d["items"]:
         if it["id"] not in chosen or it["kind"] != "back_office":
             continue
-        spec = s.item(it["id"])
+        spec = by_id[it["id"]]
         keys = [st.key for st in spec.steps]
         drop = set()
         for name in steps:
@@ -126,7 +127,7 @@ def reduce_steps(
     unused = [x for x in steps if x not in used]
     if unused:
         raise bad("steps", f"no chosen back-office item has a step {unused[0]!r}")
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("reduce_items", "减事项 / 取消前置审批", "pre-approval items are abolished and drop out of journeys")
@@ -154,7 +155,7 @@ def reduce_items(
     touched = _drop_applications(select_case_types(d, "case_types", case_types), gone, keep_precedence=keep_precedence)
     if not touched:
         raise bad("items", "no journey applies for these items")
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 def _drop_applications(cts: list[dict], gone: set[str], field: str = "items", keep_precedence: bool = True) -> bool:
@@ -207,7 +208,7 @@ def reduce_time_limits(
             cut = float(_round(cut))
         statutory = it.get("statutory_limit_days")
         it["promised_limit_days"] = min(cut, statutory) if statutory is not None else cut
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("reduce_fees", "减费用", "fees cut or waived")
@@ -225,7 +226,7 @@ def reduce_fees(
     for it in d["items"]:
         if it["id"] in chosen:
             it["fee_yuan"] = it.get("fee_yuan", 0.0) * (1 - share)
-    return Scenario.from_dict(d)
+    return revised(s, d)
 
 
 @reform("commitment_approval", "告知承诺制 / 承诺审批", "approved on the applicant's pledge; checks move after approval")
@@ -254,23 +255,25 @@ def commitment_approval(
             raise bad("items", "no back-office items are left to approve on a pledge (decided at the window already?): name the items")
     else:
         chosen = set(pick("items", items, [it.id for it in s.items], "item"))
+    by_id = specs(s)
+    departments = {x.id: x for x in reversed(s.departments)}  # the first of an id, as a scan would find
     for it in d["items"]:
         if it["id"] not in chosen:
             continue
-        spec = s.item(it["id"])
+        spec = by_id[it["id"]]
         role = inspection_role or (spec.steps[0].role if spec.steps else None)
         dept = (spec.steps[0].department if spec.steps and inspection_role is None else None) or spec.department
         if role is None:
             raise bad("inspection_role", f"{it['id']!r} has no steps: name the role that inspects it")
-        staff = next(x for x in s.departments if x.id == dept).staff
+        staff = departments[dept].staff
         if role not in staff:
             raise bad("inspection_role", f"department {dept!r} has no staff in role {role!r} (its roles: {', '.join(staff) or 'none'})")
         _cut_materials(it, materials_replaced_share)
         if it["kind"] == "back_office":
-            window_decides(it, decision_minutes, [], 0.0, s)
+            window_decides(it, decision_minutes, [], 0.0, spec)
         if inspection_share > 0:
             ins = {"share": inspection_share, "role": role, "minutes": inspection_minutes}
             if dept != spec.department:
                 ins["department"] = dept
             it["inspection"] = ins
-    return Scenario.from_dict(d)
+    return revised(s, d)
