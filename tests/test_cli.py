@@ -399,8 +399,23 @@ def test_staged_folder_is_renamed_only_when_complete(tmp_path):
 
 
 # -- interrupts ------------------------------------------------------------------------------------
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """SIGINT raises KeyboardInterrupt here, as in a terminal, even if the suite runs as a background job.
+
+    A shell starts background jobs with SIGINT ignored, and Python then installs no handler for it.
+    """
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("signame, code, how", [("SIGINT", 130, "interrupted (Ctrl-C)"), ("SIGTERM", 143, "terminated (SIGTERM)")])
-def test_a_signal_while_writing_removes_the_temporary_folder(capsys, good, tmp_path, monkeypatch, signame, code, how):
+def test_a_signal_while_writing_removes_the_temporary_folder(
+    capsys, good, tmp_path, monkeypatch, signame, code, how, ctrl_c_as_in_a_terminal
+):
     import signal
     import time
 
@@ -448,6 +463,8 @@ def test_subprocess_signal_mid_run_with_progress_on_a_pipe(tmp_path, signame, co
     proc = subprocess.Popen(
         _program() + ["run", "scenarios/county_before_reform.yaml", "--reps", "60", "--out", str(out_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as in a terminal, even when the suite runs as a background job (SIGINT ignored there)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     guard = threading.Timer(90, proc.kill)  # never hang the suite
     guard.start()
