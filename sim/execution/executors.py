@@ -8,6 +8,7 @@ number.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -70,6 +71,9 @@ class LocalExecutor:
                     progress(done, total)
             return out
         results: list = [None] * total
+        # objects that exist now are left out of the workers' garbage collections: a forked worker
+        # then does not touch (and so copy) every page of this process's heap on its first collection
+        gc.freeze()
         with ProcessPoolExecutor(max_workers=min(self.workers, total), initializer=_worker_init) as ex:
             try:
                 index = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
@@ -89,6 +93,8 @@ class LocalExecutor:
                 for proc in procs:
                     proc.terminate()
                 raise
+            finally:
+                gc.unfreeze()
         return results
 
 
