@@ -38,17 +38,8 @@ sys.path.insert(0, str(ROOT))
 from sim import load_scenario  # noqa: E402
 from sim.loading import read_yaml  # noqa: E402
 
-REFORMS = [
-    {"reform": "centralise"},
-    {"reform": "one_window", "windows": ["market_window", "tax_window"]},
-    {"reform": "chief_representative", "items": ["company_registration", "seal_carving"]},
-    {"reform": "tolerance_acceptance", "share_tolerated": 0.8},
-    {"reform": "parallel_approval", "case_type": "enterprise_opening",
-     "items": ["seal_carving", "bank_account", "invoice_application", "social_insurance"]},
-    {"reform": "reduce_fees", "share": 0.5},
-    {"reform": "reduce_time_limits", "share": 0.3},
-    {"reform": "fully_online", "online_share": 0.4},
-]
+from tests.test_loading_large import REFORMS  # noqa: E402  (the reforms the correctness tests apply)
+
 KINDS = ("departments", "items", "windows")
 
 
