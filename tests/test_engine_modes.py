@@ -101,13 +101,20 @@ def test_records_keep_their_values_in_compact_columns():
     rec = Recorder()
     rec.expect_cases(4)
     row = (3, 7, 12.25, 99.5, 1, 2, 40_000, 3, 2, 1.5, 2.5, 30.0, 5, 4, 3, 2, 1, 120.0, 70_000, 60.0, 15.0)
-    rec.case_rows.append(row)
+    rec.case_rows += [row] + [(i,) + row[1:] for i in (2, 0, 1)]  # in any order of completion
     rec.item_rows.append((3_000_000_000, 11, 12.25, 50.0, 60.0, 2, 1, -1, 1))
     rec.flush()
     cases, items = rec.cases(), rec.items()
     assert cases.dtype == CASE_DTYPE and items.dtype == ITEM_DTYPE
     assert tuple(cases[3].tolist()) == row
     assert items[0]["on_time_promised"] == -1 and items[0]["case"] == 3_000_000_000
+    assert cases["idx"].tolist() == [0, 1, 2, 3]  # in place by case number
+    short = Recorder()
+    short.expect_cases(2)
+    short.case_rows.append(row[:0] + (0,) + row[1:])
+    short.flush()
+    with pytest.raises(RuntimeError, match="1 case records for 2 cases"):
+        short.cases()
 
 
 def test_summary_only_runs_alike_in_process_and_on_workers():

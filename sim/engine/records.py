@@ -92,6 +92,7 @@ class Recorder:
         self.case_rows: list[tuple] = []
         self.item_rows: list[tuple] = []
         self._cases = np.empty(0, CASE_DTYPE)
+        self._written = 0
         self._item_chunks: list[np.ndarray] = []
         self._case_sink: Sink | None = None
         self._item_sink: Sink | None = None
@@ -112,6 +113,7 @@ class Recorder:
                 self._case_sink(chunk)
             else:
                 self._cases[chunk["idx"]] = chunk
+            self._written += chunk.size
 
     def flush_items(self) -> None:
         if self.item_rows:
@@ -127,6 +129,8 @@ class Recorder:
         """Every case record in order of case number (None if sunk)."""
         if self._case_sink is not None:
             return None
+        if self._written != self._cases.size:  # every case that arrives is recorded exactly once
+            raise RuntimeError(f"{self._written} case records for {self._cases.size} cases")
         out, self._cases = self._cases, np.empty(0, CASE_DTYPE)
         return out
 
