@@ -175,3 +175,23 @@ def test_server_pool_serves_first_come_first_served():
     env.run()
     assert starts == {"a": 0, "b": 0, "c": 4, "d": 9, "e": 10}
     assert pool.count == 0 and not pool.queue and not pool.users
+
+
+def test_the_always_open_work_block_gives_the_general_blocks_tables():
+    """The always-open form of ``work`` is a fast path: it must equal the calendar form, digit for digit."""
+    import types
+
+    from sim.engine.model import Model
+    from sim.engine.streams import replication_seed
+    from sim.results import build_replication
+
+    s = load_scenario(ROOT / "benchmarks" / "mmc.yaml")
+    s = s.evolve(run={**s.run.model_dump(), "horizon_working_days": 20})  # about 26,000 customers
+    fast = Model(s, replication_seed(3, 0))
+    general = Model(s, replication_seed(3, 0))
+    assert fast.work.__func__ is Model._work_always_open
+    general.work = types.MethodType(Model.work, general)  # the calendar form, on the always-open clock
+    a, b = build_replication(fast.run(), 3, 0), build_replication(general.run(), 3, 0)
+    pd.testing.assert_frame_equal(a.cases, b.cases, check_exact=True)
+    pd.testing.assert_frame_equal(a.kpis, b.kpis, check_exact=True)
+    assert a.kpi("queue_wait_minutes_mean") > 1.0  # queues form: the waits are compared, not zeros

@@ -377,19 +377,17 @@ def application_process(compiler, node):
 
 def back_office(m, it: ItemRT, case):
     """Hand-off, sign-off chain and hand-back of one item."""
-    env = m.env
-    trace = m.trace
-    t0 = env.now
-    ev = m.delay_working(it.handoff_in())
-    if ev is not None:
-        yield ev
-        if trace is not None:
-            m.log(case, f"handoff:{it.id}", "handoff", "to_back_office", t0, t0, env.now)
+    yield from _handoff(m, case, it, it.handoff_in(), "to_back_office")
     for station, draw, key in it.steps:
         case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step")
-    t0 = env.now
-    ev = m.delay_working(it.handoff_out())
+    yield from _handoff(m, case, it, it.handoff_out(), "to_window")
+
+
+def _handoff(m, case, it: ItemRT, minutes: float, direction: str):
+    """Files carried between window and back office: ``minutes`` of working time (none if 0)."""
+    ev = m.delay_working(minutes)
     if ev is not None:
+        t0 = m.env.now
         yield ev
-        if trace is not None:
-            m.log(case, f"handoff:{it.id}", "handoff", "to_window", t0, t0, env.now)
+        if m.trace is not None:
+            m.log(case, f"handoff:{it.id}", "handoff", direction, t0, t0, m.env.now)
