@@ -74,27 +74,29 @@ class LocalExecutor:
         # objects that exist now are left out of the workers' garbage collections: a forked worker
         # then does not touch (and so copy) every page of this process's heap on its first collection
         gc.freeze()
-        with ProcessPoolExecutor(max_workers=min(self.workers, total), initializer=_worker_init) as ex:
-            try:
-                index = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
-                pending, done = set(index), 0
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        results[index[fut]] = fut.result()
-                        if each:
-                            each(index[fut], results[index[fut]])
-                        done += 1
-                        if progress:
-                            progress(done, total)
-            except BaseException:  # Ctrl-C, SIGTERM, an error: stop, do not run the queued tasks
-                procs = list((getattr(ex, "_processes", None) or {}).values())
-                ex.shutdown(wait=False, cancel_futures=True)
-                for proc in procs:
-                    proc.terminate()
-                raise
-            finally:
-                gc.unfreeze()
+        ex = ProcessPoolExecutor(max_workers=min(self.workers, total), initializer=_worker_init)
+        try:
+            index = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
+            pending, done = set(index), 0
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    results[index[fut]] = fut.result()
+                    if each:
+                        each(index[fut], results[index[fut]])
+                    done += 1
+                    if progress:
+                        progress(done, total)
+        except BaseException:  # Ctrl-C, SIGTERM, an error: stop, do not run the queued tasks
+            procs = list((getattr(ex, "_processes", None) or {}).values())
+            ex.shutdown(wait=False, cancel_futures=True)  # and never wait: a killed worker can hang a join
+            for proc in procs:
+                proc.terminate()
+            raise
+        else:
+            ex.shutdown(wait=True)
+        finally:
+            gc.unfreeze()
         return results
 
 
