@@ -491,5 +491,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The ``approval-sim`` program: :func:`main`, then, after Ctrl-C or SIGTERM, exit at once.
+
+    By then the output folder is cleaned up and the message printed.  A normal
+    interpreter exit would join the worker pool's threads, and a worker stopped
+    mid-way through sending a result leaves them waiting for bytes that never
+    come; so the program flushes its streams and leaves without that join.
+    """
+    code = main(argv)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -486,6 +486,23 @@ def test_subprocess_signal_mid_run_with_progress_on_a_pipe(tmp_path, signame, co
     assert list(tmp_path.iterdir()) == []
 
 
+def test_program_exits_after_an_interrupt_even_if_a_thread_would_never_finish(tmp_path):
+    """After Ctrl-C the program leaves at once: a pool thread stuck on a half-sent result cannot hold its exit."""
+    script = (
+        "import threading, sim.cli as cli\n"
+        "threading.Thread(target=threading.Event().wait).start()  # a join that would never return\n"
+        "def stopped(args):\n"
+        "    raise KeyboardInterrupt\n"
+        "cli.cmd_validate = stopped\n"
+        "print('started', flush=True)\n"
+        "cli.entry(['validate', 'scenarios/county_before_reform.yaml'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stdout == "started\n"  # streams are flushed before the exit
+    assert proc.stderr.strip() == "interrupted (Ctrl-C): nothing was written"
+
+
 # -- the other commands' text -------------------------------------------------------------------------
 def test_attribute_announces_and_counts_its_runs(capsys, good, tmp_path):
     after = tmp_path / "after.yaml"
