@@ -19,6 +19,7 @@ system fonts.
 * ``trips_before_after``: share of cases by number of trips (最多跑一次)
 * ``claims_figure``: published claims against simulated values, with verdicts
 * ``tornado``: one-at-a-time sensitivity of a measure to the shared assumptions
+* ``pareto_chart``: cost against KPIs of the designs an optimiser met, with the Pareto front
 """
 
 from ._font import FAMILY, FONT_PATH, register
@@ -30,6 +31,7 @@ from .claims import claims_figure  # noqa: E402
 from .distribution import distribution_before_after  # noqa: E402
 from .gantt import case_gantt  # noqa: E402
 from .heatmap import station_heatmap  # noqa: E402
+from .pareto import pareto_chart  # noqa: E402
 from .report import build_report  # noqa: E402
 from .tornado import tornado  # noqa: E402
 from .trips import trips_before_after  # noqa: E402
@@ -37,5 +39,6 @@ from .waterfall import waterfall  # noqa: E402
 
 __all__ = [
     "FAMILY", "FONT_PATH", "save", "distribution_before_after", "waterfall", "case_gantt",
-    "station_heatmap", "trips_before_after", "claims_figure", "tornado", "build_report",
+    "station_heatmap", "trips_before_after", "claims_figure", "tornado", "pareto_chart",
+    "build_report",
 ]
