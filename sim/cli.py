@@ -1,4 +1,4 @@
-"""Command line: ``approval-sim run | validate | compare | bottlenecks | attribute | experiment | reforms | report``.
+"""Command line: ``approval-sim run | validate | compare | bottlenecks | attribute | experiment | sweep | optimise | reforms | report``.
 
 A thin layer over the Python API; what it prints is built in :mod:`sim.views`.
 Bad input (files, fields, options) is reported as ``file: field.path: what
@@ -315,6 +315,38 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_optimise(args) -> int:
+    from .export import check_out_dir, write_optimisation
+    from .optimise import load_spec, optimise
+
+    spec = load_spec(args.spec)
+    if args.out:
+        check_out_dir(args.out)  # refuse an existing folder with files before hours of search
+    executor = _executor(args)
+    what = "staffing / 人员配置" if spec.kind == "staffing" else "reform package / 改革组合"
+    targets = "; ".join(t.describe() for t in spec.targets)
+    print(f"optimise {spec.name}: {what} on {executor.description}; targets / 目标: {targets}", file=sys.stderr)
+    state = {"base": 0, "last": 0}
+    bar = Progress(None, "replications", growing=True)
+
+    def progress(done, total):  # batches one after another: one running count
+        if done < state["last"]:
+            state["base"] += state["last"]
+        state["last"] = done
+        bar.update(state["base"] + done, state["base"] + total)
+
+    with bar:
+        res = optimise(spec, seed=args.seed, fast=args.fast, executor=executor, progress=progress, say=bar.note)
+    if args.json:
+        print(json.dumps(res.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(views.optimisation_text(res))
+    if args.out:
+        write_optimisation(res, args.out)
+        print(f"results: {args.out} (best_scenario.yaml, candidates.csv, final.csv, result.json, pareto charts)", file=sys.stderr)
+    return 0 if res.chosen is not None else 1
+
+
 def cmd_experiment(args) -> int:
     from .experiments import list_experiments, run_experiment
 
@@ -415,6 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", help="CSV table of every point (default: the store's name with .csv)")
     w.set_defaults(func=cmd_sweep)
     _add_execution_options(w)
+
+    o = sub.add_parser("optimise", aliases=["optimize"],
+                       help="find the cheapest staffing or reform package that meets targets, with the evidence")
+    o.add_argument("spec", help="optimisation spec file (YAML), e.g. experiments/optimise-yumen-staffing.yaml")
+    o.add_argument("--fast", action="store_true", help="the spec's reduced settings: a quick look, not a result")
+    o.add_argument("--seed", type=_seed, default=None, help="random seed (default: the spec's)")
+    o.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    o.add_argument("--out", default=None, help="new directory for the chosen scenario, the tables and the Pareto chart")
+    o.set_defaults(func=cmd_optimise)
+    _add_execution_options(o)
 
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")

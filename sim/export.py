@@ -102,3 +102,36 @@ def write_run(result: RunResult, out: str | os.PathLike) -> list[Path]:
         "scenario.yaml": yaml.safe_dump(result.scenario.to_dict(), allow_unicode=True, sort_keys=False),
     }
     return write_tables(out, tables, texts)
+
+
+def write_optimisation(res, out: str | os.PathLike, charts: bool = True) -> list[Path]:
+    """Write an optimisation's evidence into the new directory ``out``, atomically.
+
+    ``best_scenario.yaml`` (the chosen design, ready to run), ``candidates.csv``
+    (every design met: decision, replications, estimates), ``estimates.csv``
+    (tidy: design, scope, KPI, mean, CI), ``final.csv`` (the chosen design on
+    fresh replications), ``result.json`` (with the confidence statement) and
+    the Pareto chart in English and Chinese.
+    """
+    import json
+
+    with staged_dir(out) as tmp:
+        res.candidates.to_csv(tmp / "candidates.csv", index=False)
+        res.estimates.to_csv(tmp / "estimates.csv", index=False)
+        res.final.to_csv(tmp / "final.csv", index=False)
+        (tmp / "result.json").write_text(json.dumps(res.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        if res.scenario is not None:
+            head = (f"# The design chosen by `approval-sim optimise` ({res.spec.name}, seed {res.seed}"
+                    f"{', --fast' if res.fast else ''}): {res.chosen.label}\n"
+                    f"# cost {res.chosen.cost_yuan_per_year:,.0f} yuan a year; evidence in candidates.csv and result.json\n")
+            body = yaml.safe_dump(res.scenario.to_dict(), allow_unicode=True, sort_keys=False)
+            (tmp / "best_scenario.yaml").write_text(head + body, encoding="utf-8")
+        if charts and len(res.candidates):
+            from .charts import pareto_chart
+            from .charts._figure import save
+
+            thresholds = {t.kpi: t.threshold for t in res.spec.targets if t.scope == res.spec.pareto_scope}
+            for lang in ("en", "zh"):
+                fig = pareto_chart(res.candidates, list(res.spec.pareto), lang=lang, thresholds=thresholds)
+                save(fig, tmp / f"pareto_{lang}")
+    return sorted(Path(out).iterdir())

@@ -69,6 +69,7 @@ STATION_KPIS: tuple[KPI, ...] = (
     KPI("queue_length_mean", "cases", "平均队长", "time-average number waiting"),
     KPI("queue_length_max", "cases", "最大队长", "largest number waiting"),
     KPI("wait_minutes_mean", "working minutes", "平均等候(分钟)", "mean wait before service"),
+    KPI("wait_minutes_p90", "working minutes", "90%分位等候(分钟)", "90th percentile wait before service (within 0.5%)"),
     KPI("visits_per_day", "visits per working day", "日均服务量", "services started per working day", True),
 )
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .engine.output import RunOutput
 from .engine.records import CASE_DTYPE, CHANNELS, ITEM_FIELDS, RECORD_FIELDS, STATUS
+from .kpis import STATION_KPIS
 from .summaries import CaseTotals, ItemTotals
 from .station_summary import StationSummaries, open_minutes_by_hour
 
@@ -223,7 +224,7 @@ def build_replication(
         st_rows.append({"station": st.id, "kind": st.kind, "site": st.site, "capacity": st.capacity, **summ})
         by_hour.insert(0, "station", st.id)
         hour_frames.append(by_hour)
-        for k in ("utilisation", "queue_length_mean", "queue_length_max", "wait_minutes_mean", "visits_per_day"):
+        for k in (kpi.name for kpi in STATION_KPIS):
             rows.append((f"station:{st.id}", k, summ[k]))
     station_table = pd.DataFrame(st_rows)
     stations_by_hour = pd.concat(hour_frames, ignore_index=True) if hour_frames else pd.DataFrame()

@@ -29,42 +29,53 @@ _HI = math.ceil(math.log(1e13) / _LOG_GAMMA)  # beyond any duration a run can pr
 
 
 class QuantileSketch:
-    """Counts of non-negative values in buckets ``(g^(i-1), g^i]``, g = (1+a)/(1-a): constant memory."""
+    """Counts of non-negative values in buckets ``(g^(i-1), g^i]``, g = (1+a)/(1-a).
+
+    Only the buckets that received a value are kept (at most about 5,000 for
+    any durations a run can produce), so a sketch per station or per group
+    costs little when most of them see few distinct magnitudes.
+    """
 
     def __init__(self):
         self.zero = 0
-        self.counts = np.zeros(_HI - _LO + 1, dtype=np.int64)
+        self.counts: dict[int, int] = {}
 
     def add(self, x: np.ndarray) -> None:
+        x = np.asarray(x, dtype=float)
         x = x[np.isfinite(x)]
         small = x <= _SMALLEST
         self.zero += int(small.sum())
-        i = np.ceil(np.log(x[~small]) / _LOG_GAMMA).astype(np.int64) - _LO
-        self.counts += np.bincount(np.clip(i, 0, self.counts.size - 1), minlength=self.counts.size)
+        i = np.clip(np.ceil(np.log(x[~small]) / _LOG_GAMMA).astype(np.int64), _LO, _HI)
+        if i.size:
+            keys, n = np.unique(i, return_counts=True)
+            counts = self.counts
+            for k, c in zip(keys.tolist(), n.tolist()):
+                counts[k] = counts.get(k, 0) + c
 
     @property
     def n(self) -> int:
-        return self.zero + int(self.counts.sum())
+        return self.zero + sum(self.counts.values())
 
     def quantile(self, q: float) -> float:
         """As ``np.quantile`` (linear between the two order statistics around rank q(n-1)), each within the accuracy."""
         n = self.n
         if n == 0:
             return float("nan")
+        keys = np.array(sorted(self.counts), dtype=np.int64)
+        cum = np.cumsum([self.counts[k] for k in keys.tolist()], dtype=np.int64) + self.zero
         rank = q * (n - 1)
         j = math.floor(rank)
-        lo = self._order_statistic(j)
+        lo = self._order_statistic(j, keys, cum)
         if rank == j:
             return lo
-        return lo + (rank - j) * (self._order_statistic(j + 1) - lo)
+        return lo + (rank - j) * (self._order_statistic(j + 1, keys, cum) - lo)
 
-    def _order_statistic(self, j: int) -> float:
+    def _order_statistic(self, j: int, keys: np.ndarray, cum: np.ndarray) -> float:
         """The bucket's representative value of the j-th smallest value (0-based)."""
         if j < self.zero:
             return 0.0
-        cum = np.cumsum(self.counts) + self.zero
         i = int(np.searchsorted(cum, j, side="right"))
-        return 2.0 * _GAMMA ** (i + _LO) / (_GAMMA + 1.0)
+        return 2.0 * _GAMMA ** int(keys[i]) / (_GAMMA + 1.0)
 
 
 class ExactQuantiles:

@@ -354,6 +354,15 @@ class Progress:
             self._write(self.text() + "\n")
             self.last = now
 
+    def note(self, text: str) -> None:
+        """A line of its own above the bar (a stage of the work); the bar is drawn again below it on a terminal."""
+        if self.closed:
+            return
+        if self.tty:
+            self._write("\r\x1b[K" + text + "\n" + (self.text() + "\x1b[K" if self.total else ""))
+        else:
+            self._write(text + "\n")
+
     def close(self, finished: bool = True) -> None:
         """Erase the bar, or write the last line (``finished`` False: the work stopped early)."""
         if self.closed:

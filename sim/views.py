@@ -25,6 +25,10 @@ def _plural(n: float, word: str) -> str:
     return f"{n:g} {word}{'' if n == 1 else 's'}"
 
 
+# the terminal's station table: the 90th percentile wait is in the CSV tables and JSON, the line stays within 100 columns
+_STATION_COLUMNS = tuple(k for k in STATION_KPIS if k.name != "wait_minutes_p90")
+
+
 def _scaled(unit: str, *values: float) -> tuple[list[float], int]:
     """Values as printed (shares in percent) and their common decimals."""
     if is_share(unit):
@@ -56,7 +60,7 @@ def _station_table(result) -> str:
     }
     dec = {
         k.name: 1 if is_share(k.unit) else decimals(m.get(k.name, float("nan")) for m in means.values())
-        for k in STATION_KPIS
+        for k in _STATION_COLUMNS
     }
     heads = {  # short English and Chinese headers; the unit goes on the third line
         "utilisation": ("utilisation", "利用率"),
@@ -66,9 +70,9 @@ def _station_table(result) -> str:
         "visits_per_day": ("services", "日均服务量"),
     }
     rows: list = [
-        ["station", "staff"] + [heads.get(k.name, (k.name, k.zh))[0] for k in STATION_KPIS],
-        ["", "岗位数"] + [heads.get(k.name, (k.name, k.zh))[1] for k in STATION_KPIS],
-        ["", ""] + [unit_text(k.unit) for k in STATION_KPIS],
+        ["station", "staff"] + [heads.get(k.name, (k.name, k.zh))[0] for k in _STATION_COLUMNS],
+        ["", "岗位数"] + [heads.get(k.name, (k.name, k.zh))[1] for k in _STATION_COLUMNS],
+        ["", ""] + [unit_text(k.unit) for k in _STATION_COLUMNS],
     ]
     for kind, title in (("window", "windows / 窗口"), ("back_office", "back-office roles / 后台岗位")):
         group = stations[stations["kind"] == kind]
@@ -78,11 +82,11 @@ def _station_table(result) -> str:
         for st in group.itertuples(index=False):
             m = means[st.station]
             cells = []
-            for k in STATION_KPIS:
+            for k in _STATION_COLUMNS:
                 v = m.get(k.name, float("nan"))
                 cells.append(num(100 * v if is_share(k.unit) else v, dec[k.name]))
             rows.append(["  " + st.station, str(st.capacity)] + cells)
-    return table(rows, "lr" + "." * len(STATION_KPIS), header=3)
+    return table(rows, "lr" + "." * len(_STATION_COLUMNS), header=3)
 
 
 def summary_text(result) -> str:
@@ -296,3 +300,38 @@ def sweep_text(t: pd.DataFrame) -> str:
             rows.append([*(str(d[c]) for c in params), num(m, dec), interval(lo, hi, dec), str(int(d["n"]))])
         out += [title, table(rows, "l" * len(params) + "rlr"), ""]
     return "\n".join(out).rstrip()
+
+
+def optimisation_text(res) -> str:
+    """The chosen design, its cost, its KPIs on fresh replications against the targets, and the evidence."""
+    spec = res.spec
+    kind = "staffing / 人员配置" if res.kind == "staffing" else "reform package / 改革组合"
+    method = {"exhaustive": "every design, cheapest first / 按成本穷举", "local": "local search / 局部搜索",
+              "nsga2": "NSGA-II (pymoo) / 多目标遗传算法"}.get(res.method, res.method)
+    out = [f"optimisation {spec.name}: {kind}; {method}" + ("  [--fast: a quick look, not a result / 快速预览,非正式结果]" if res.fast else ""),
+           f"designs met / 考察方案 {len(res.candidates)}; simulation runs / 模拟次数 {res.runs} (+{res.final_runs} fresh / 独立复核)"
+           + ("; the run budget ran out / 预算用尽" if res.budget_cut else ""), ""]
+    if res.chosen is None:
+        out += ["no design meets every target / 没有方案满足全部目标", "",
+                *hanging(res.statement_en, WIDTH, 2), *hanging(res.statement_zh, WIDTH, 2)]
+        return "\n".join(out)
+    c = res.chosen
+    cost = f"{c.cost_yuan_per_year:,.0f} yuan a year / 元每年"
+    if c.cost_one_off_yuan:
+        cost += f" (one-off / 一次性 {c.cost_one_off_yuan:,.0f}, spread over {spec.amortise_years:g} years / 分摊年数)"
+    out += [f"chosen / 所选方案: {c.label}", f"cost / 成本: {cost}", ""]
+    rows = [["KPI", "scope", "target / 目标", "mean", "95% CI", "n", "met / 达标"]]
+    for d in res.final.to_dict("records"):
+        k = KPIS.get(d["kpi"])
+        unit = k.unit if k else ""
+        (m, lo, hi), dec = _scaled(unit, d["mean"], d["ci_low"], d["ci_high"])
+        name = d["kpi"] + (f" / {k.zh}" if k else "")
+        met = {"yes": "yes / 是", "no": "NO / 否", "within noise": "within noise / 不确定"}.get(d["met"], "")
+        rows.append([name, d["scope"], d["target"], num(m, dec), interval(lo, hi, dec), str(int(d["n"])), met])
+    out += ["on fresh replications the search never saw / 搜索未用过的独立重复:", table(rows, "lllrlrl"), ""]
+    counts = res.candidates["decision"].value_counts()
+    out.append("decisions / 判定: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    out += ["", *hanging(res.statement_en, WIDTH, 2), *hanging(res.statement_zh, WIDTH, 2)]
+    for n in res.notes:
+        out += hanging("note: " + n, WIDTH, 2)
+    return "\n".join(out)

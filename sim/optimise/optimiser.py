@@ -1,0 +1,296 @@
+"""``optimise(spec, seed=...) -> OptimisationResult``: the search, its evidence and a fresh check.
+
+The result holds every design met with its decision and estimates, the
+chosen design as a scenario, its KPIs from fresh replications the search
+never saw, and the confidence statement in English and Chinese.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem, ScenarioError
+from ..kpis import KPIS
+from ..scenario import Scenario
+from ..stats import mean_ci
+from .design import Design, PackageSpace, StaffingSpace
+from .evaluate import FRESH, Evaluator
+from .feasibility import FEASIBLE, INFEASIBLE, UNDECIDED
+from .search import EXHAUSTIVE_REFORMS, Judge, search_package, search_staffing
+from .spec import OptimisationSpec, load_spec
+
+__all__ = ["OptimisationResult", "optimise"]
+
+
+@dataclass(frozen=True)
+class OptimisationResult:
+    spec: OptimisationSpec
+    seed: int
+    fast: bool
+    kind: str  # staffing / package
+    method: str  # exhaustive / local / nsga2
+    chosen: Design | None
+    candidates: pd.DataFrame  # one row per design met: variables, cost, decision, replications, estimates
+    estimates: pd.DataFrame  # tidy: design, scope, kpi, mean, ci_low, ci_high, n (search replications)
+    final: pd.DataFrame  # the chosen design on fresh replications: scope, kpi, mean, ci_low, ci_high, n, target, met
+    runs: int  # simulation runs of the search
+    final_runs: int
+    budget_cut: bool
+    procedure: dict = field(default_factory=dict)
+    statement_en: str = ""
+    statement_zh: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def scenario(self) -> Scenario | None:
+        """The chosen design, ready to run."""
+        return None if self.chosen is None else self.chosen.scenario
+
+    def to_json_dict(self) -> dict:
+        from .. import __version__
+
+        def num(x):
+            x = float(x)
+            return None if not math.isfinite(x) else x
+
+        return {
+            "name": self.spec.name,
+            "kind": self.kind,
+            "method": self.method,
+            "seed": self.seed,
+            "fast": self.fast,
+            "version": __version__,
+            "chosen": None if self.chosen is None else {
+                "design": self.chosen.label,
+                "cost_yuan_per_year": num(self.chosen.cost_yuan_per_year),
+                "cost_one_off_yuan": num(self.chosen.cost_one_off_yuan),
+                "scenario_hash": self.chosen.scenario.content_hash(),
+            },
+            "final": [
+                {k: (num(v) if isinstance(v, (float, np.floating)) else (int(v) if isinstance(v, (np.integer,)) else v))
+                 for k, v in row.items()}
+                for row in self.final.to_dict("records")
+            ],
+            "runs": self.runs,
+            "final_runs": self.final_runs,
+            "budget_cut": self.budget_cut,
+            "designs": int(len(self.candidates)),
+            "procedure": self.procedure,
+            "statement_en": self.statement_en,
+            "statement_zh": self.statement_zh,
+            "notes": list(self.notes),
+        }
+
+
+def _shortened(s: Scenario, scale: float) -> Scenario:
+    run = s.run.model_dump()
+    run["horizon_working_days"] = s.run.horizon_working_days * scale
+    run["warmup_working_days"] = s.run.warmup_working_days * scale
+    return s.evolve(run=run)
+
+
+def optimise(
+    spec: OptimisationSpec | str | Path,
+    seed: int | None = None,
+    *,
+    fast: bool = False,
+    workers: int | None = 1,
+    executor=None,
+    progress: Callable[[int, int], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> OptimisationResult:
+    """Find the cheapest design of ``spec`` that meets every target, with the evidence.
+
+    ``seed`` (default: the spec's) fixes every random number: the same seed
+    gives the same answer on any number of workers.  ``fast`` uses the
+    spec's ``fast`` settings (a quick look, not a result).  ``say(text)``
+    receives a line at each stage of the search; ``progress(done, total)``
+    follows the replications of each batch.
+    """
+    from ..execution import LocalExecutor
+    from ..loading import load_scenario
+
+    if not isinstance(spec, OptimisationSpec):
+        spec = load_spec(spec)
+    say = say or (lambda text: None)
+    seed = spec.seed if seed is None else int(seed)
+    reps = spec.fast.replications if fast else spec.replications
+    budget = spec.fast.budget_runs if fast else spec.budget_runs
+    base = load_scenario(spec.scenario_path())
+    if fast:
+        base = _shortened(base, spec.fast.horizon_scale)
+    executor = executor or LocalExecutor(workers)
+    ev = Evaluator(seed=seed, budget_runs=budget, executor=executor, progress=progress)
+
+    if spec.kind == "staffing":
+        space = StaffingSpace(spec, base)
+        bad = space.check_fields()
+        if bad:
+            raise ScenarioError([Problem(f"staffing[{i}].field", why) for i, why in bad], spec.source)
+        size = math.prod(v.max - v.min + 1 for v in spec.staffing)
+        designs_budget = min(size, spec.max_designs)
+        names = space.names()
+    else:
+        space = PackageSpace(spec, base)
+        n = len(spec.reforms)
+        designs_budget = 2**n if n <= EXHAUSTIVE_REFORMS else spec.max_designs
+        names = space.names()
+    judge = Judge(spec, ev, designs_budget, reps)
+    _check_scopes(spec, space, ev, reps)
+    if spec.kind == "staffing":
+        chosen, method, notes = search_staffing(spec, space, judge, say)
+    else:
+        chosen, method, notes = search_package(spec, space, judge, say)
+
+    final, final_runs = _final(spec, ev, chosen, reps)
+    candidates, estimates = _tables(spec, judge, names, chosen)
+    procedure = {
+        "name": "Batur-Kim fully sequential feasibility check (triangular continuation region), Bonferroni split",
+        "confidence": spec.confidence,
+        "first_replications_n0": reps.first,
+        "most_replications": reps.most,
+        "final_replications": reps.final,
+        "designs_in_split": judge.designs_budget,
+        "targets": len(spec.targets),
+        "beta_per_decision": judge.beta,
+        "eta": judge.checks[0].eta,
+        "tolerances": {t.describe(): t.epsilon for t in spec.targets},
+        "assume_monotone": spec.assume_monotone if spec.kind == "staffing" else None,
+        "common_random_numbers": True,
+    }
+    en, zh = _statement(spec, judge, chosen, method, candidates, final)
+    return OptimisationResult(
+        spec=spec, seed=seed, fast=fast, kind=spec.kind, method=method, chosen=chosen,
+        candidates=candidates, estimates=estimates, final=final, runs=ev.runs, final_runs=final_runs,
+        budget_cut=judge.budget_cut, procedure=procedure, statement_en=en, statement_zh=zh, notes=tuple(notes),
+    )
+
+
+def _check_scopes(spec: OptimisationSpec, space, ev: Evaluator, reps) -> None:
+    """Every target's (scope, KPI) must exist in the base design's tables: checked on one replication."""
+    first = space.design(tuple(v.max for v in spec.staffing) if spec.kind == "staffing" else (False,) * len(spec.reforms))
+    if first.scenario is None:
+        raise ScenarioError([Problem("scenario", f"the base design cannot be built: {first.problem}")], spec.source)
+    ev.ensure([(first.scenario, 1)])
+    have = ev.scopes(first.scenario)
+    scopes = sorted({s for s, _ in have})
+    problems = []
+    for i, t in enumerate(spec.targets):
+        if (t.scope, t.kpi) in have:
+            continue
+        if t.scope not in scopes:
+            near = [s for s in scopes if t.scope.split(":")[0] == s.split(":")[0]][:12]
+            problems.append(Problem(f"targets[{i}].scope", f"no scope {t.scope!r} in this scenario (e.g. {', '.join(near or scopes[:12])})"))
+        else:
+            problems.append(Problem(f"targets[{i}].kpi", f"{t.kpi!r} is not measured for scope {t.scope!r}"))
+    if problems:
+        raise ScenarioError(problems, spec.source)
+
+
+def _final(spec, ev: Evaluator, chosen: Design | None, reps) -> tuple[pd.DataFrame, int]:
+    cols = ["scope", "kpi", "mean", "ci_low", "ci_high", "n", "target", "met"]
+    if chosen is None:
+        return pd.DataFrame(columns=cols), 0
+    before = ev.runs
+    ev.ensure([(chosen.scenario, reps.final)], counted=False, start=FRESH)
+    rows = []
+    wanted = [(t.scope, t.kpi, t) for t in spec.targets]
+    wanted += [(spec.pareto_scope, k, None) for k in spec.pareto if (spec.pareto_scope, k) not in {(w[0], w[1]) for w in wanted}]
+    for scope, kpi, t in wanted:
+        vals = ev.values(chosen.scenario, scope, kpi, start=FRESH, n=reps.final)
+        m, lo, hi, _, n = mean_ci(vals)
+        if t is None:
+            target, met = "", ""
+        else:
+            target = ("<= " if t.is_at_most else ">= ") + f"{t.threshold:g}"
+            good_hi = hi <= t.threshold if t.is_at_most else lo >= t.threshold
+            bad_lo = lo > t.threshold if t.is_at_most else hi < t.threshold
+            met = "yes" if good_hi else ("no" if bad_lo else "within noise")
+        rows.append((scope, kpi, m, lo, hi, n, target, met))
+    return pd.DataFrame(rows, columns=cols), reps.final
+
+
+def _tables(spec: OptimisationSpec, judge: Judge, names: list[str], chosen: Design | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ev = judge.ev
+    rows, est = [], []
+    measures = [(t.scope, t.kpi) for t in spec.targets] + [(spec.pareto_scope, k) for k in spec.pareto]
+    measures = list(dict.fromkeys(measures))
+    for d in judge.order:
+        v = judge.verdicts[d.key]
+        row = {"design": d.label}
+        for name, k in zip(names, d.key):
+            row[name] = int(k) if not isinstance(k, bool) else bool(k)
+        row.update({
+            "cost_yuan_per_year": d.cost_yuan_per_year,
+            "cost_one_off_yuan": d.cost_one_off_yuan,
+            "decision": v.decision,
+            "replications": ev.have(d.scenario) if d.scenario is not None else 0,
+            "note": v.note,
+            "chosen": chosen is not None and d.key == chosen.key,
+        })
+        for i, t in enumerate(spec.targets):
+            row[f"target{i + 1}"] = v.by_target[i] if i < len(v.by_target) else ""
+        for scope, kpi in measures:
+            vals = ev.values(d.scenario, scope, kpi) if d.scenario is not None else np.array([])
+            m, lo, hi, _, n = mean_ci(vals)
+            if scope == spec.pareto_scope and kpi in spec.pareto:
+                row[f"{kpi}_mean"], row[f"{kpi}_ci_low"], row[f"{kpi}_ci_high"] = m, lo, hi
+            if n:
+                est.append((d.label, scope, kpi, m, lo, hi, n))
+        rows.append(row)
+    cand = pd.DataFrame(rows)
+    if len(cand):
+        cand = cand.sort_values(["cost_yuan_per_year", "design"], kind="stable").reset_index(drop=True)
+    for kpi in spec.pareto:
+        col = f"{kpi}_mean"
+        cand[f"front_{kpi}"] = _front(cand["cost_yuan_per_year"].to_numpy(float), cand[col].to_numpy(float)) if len(cand) else []
+    return cand, pd.DataFrame(est, columns=["design", "scope", "kpi", "mean", "ci_low", "ci_high", "n"])
+
+
+def _front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Designs no other design beats on both cost and value (lower is better on both); NaN values are off the front."""
+    out = np.zeros(cost.size, dtype=bool)
+    ok = np.isfinite(value)
+    for i in np.flatnonzero(ok):
+        better = ok & (cost <= cost[i]) & (value <= value[i]) & ((cost < cost[i]) | (value < value[i]))
+        out[i] = not better.any()
+    return out
+
+
+def _statement(spec, judge: Judge, chosen: Design | None, method: str, cand: pd.DataFrame, final: pd.DataFrame) -> tuple[str, str]:
+    conf = f"{spec.confidence:.0%}"
+    tol = "; ".join(t.describe() for t in spec.targets)
+    proc = (f"Batur-Kim sequential feasibility check, n0 = {judge.reps.first}, at most {judge.reps.most} replications a design, "
+            f"error split over {judge.designs_budget} designs x {len(spec.targets)} targets (Bonferroni), common random numbers")
+    if chosen is None:
+        why = "the run budget ran out" if judge.budget_cut else "no design of the space was shown to meet every target"
+        return (f"No design found: {why}. Targets: {tol}. Procedure: {proc}.",
+                f"未找到满足全部目标的方案:{'模拟次数预算用尽' if judge.budget_cut else '在给定范围内没有方案被证明满足全部目标'}。")
+    cheaper = cand[cand["cost_yuan_per_year"] < chosen.cost_yuan_per_year - 1e-9]
+    undecided = cheaper[cheaper["decision"] == UNDECIDED]
+    if method == "exhaustive":
+        scope_en = "every cheaper design of the space either missed a target or was skipped by the stated rules"
+        scope_zh = "范围内所有更便宜的方案均未达标或按规则略过"
+    else:
+        scope_en = "every cheaper design the search evaluated missed a target; the local search does not rule out cheaper designs it never evaluated"
+        scope_zh = "搜索评估过的更便宜方案均未达标;局部搜索不排除未评估的更便宜方案"
+    en = (f"With confidence at least {conf}: the chosen design meets every target (within its tolerance), and {scope_en}. "
+          f"Targets: {tol}. Procedure: {proc}.")
+    zh = f"在不低于{conf}的置信度下:所选方案满足全部目标(在容差内),且{scope_zh}。"
+    if len(undecided):
+        en += f" Exception: {len(undecided)} cheaper design(s) stayed undecided (listed as 'undecided')."
+        zh += f" 例外:{len(undecided)}个更便宜的方案未能判定。"
+    if judge.budget_cut:
+        en += " The run budget ran out during the search."
+        zh += " 搜索中模拟次数预算已用尽。"
+    missed = final[final["met"] == "no"]
+    if len(missed):
+        en += f" On fresh replications {len(missed)} target(s) were missed: see the final table."
+        zh += f" 在新的独立重复中有{len(missed)}个目标未达到,见最终表。"
+    return en, zh

@@ -1,0 +1,345 @@
+"""Searching a decision space for the cheapest design that meets every target.
+
+Each design is judged by :class:`~sim.optimise.feasibility.FeasibilityCheck`
+per target, on replications added a few at a time (sequential sampling:
+designs near a threshold get more replications, clear ones few).  The
+error of each decision is ``beta = (1 - confidence) / (designs x targets)``
+(Bonferroni), so with that confidence every decision of the search is right
+for every design whose KPIs are at least a tolerance away from the
+thresholds.
+
+Staffing, small spaces (at most ``max_designs`` points): every design in
+order of cost, cheapest first, until one is declared feasible; designs below
+one declared infeasible are skipped when ``assume_monotone`` (more staff
+never worsens a target), and so are designs below the queueing bound (fewer
+servers than a station's offered load cannot keep up).  The result is the
+cheapest design of the whole space, with the stated confidence.
+
+Staffing, larger spaces: a local search.  Start at the queueing estimate
+(Erlang C for waits at a window group, the offered load for the rest), add
+the unit that most reduces the targets' shortfall per yuan until the
+design is feasible, then remove units (most expensive first) while the
+design stays feasible.  The result cannot be improved by removing any one
+unit; a cheaper design that differs in several variables at once may exist
+and is not claimed otherwise.
+
+Reform packages, up to 10 reforms: every package (2^n) gets the first
+replications, which give the Pareto front of cost against the KPIs; then the
+packages are judged in order of cost until one is declared feasible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..queueing import erlang_c
+from .design import Design, PackageSpace, StaffingSpace, station_of
+from .evaluate import Evaluator
+from .feasibility import FEASIBLE, INFEASIBLE, UNDECIDED, FeasibilityCheck
+from .spec import OptimisationSpec
+
+__all__ = ["Judge", "Verdict", "search_staffing", "search_package", "EXHAUSTIVE_REFORMS", "queueing_bounds"]
+
+EXHAUSTIVE_REFORMS = 10
+STEP = 2  # replications added at a time to an undecided design (fixed: never depends on the worker count)
+
+PRUNED_BELOW_INFEASIBLE = "skipped: below a design that misses a target"
+PRUNED_QUEUEING = "skipped: fewer servers than the offered load"
+INVALID = "invalid"
+PILOT = "pilot: station loads measured (not judged)"
+NOT_JUDGED = "not judged: costlier than the chosen design"
+
+
+@dataclass
+class Verdict:
+    decision: str  # feasible / infeasible / undecided / invalid / skipped ...
+    by_target: list[str] = field(default_factory=list)
+    replications: int = 0
+    note: str = ""
+
+
+class Judge:
+    """Sequential feasibility decisions for designs, sharing one evaluator and one error split."""
+
+    def __init__(self, spec: OptimisationSpec, evaluator: Evaluator, designs_budget: int, reps):
+        self.spec, self.ev, self.reps = spec, evaluator, reps
+        self.alpha = 1.0 - spec.confidence
+        self.designs_budget = max(1, int(designs_budget))
+        self.beta = self.alpha / (self.designs_budget * len(spec.targets))
+        self.checks = [
+            FeasibilityCheck(t.threshold, t.is_at_most, t.epsilon, self.beta, reps.first) for t in spec.targets
+        ]
+        self.verdicts: dict[tuple, Verdict] = {}
+        self.order: list[Design] = []  # every design met, in the order met
+        self.budget_cut = False
+
+    @property
+    def evaluated(self) -> int:
+        return sum(1 for v in self.verdicts.values() if v.replications > 0)
+
+    def note(self, d: Design, decision: str, note: str = "") -> Verdict:
+        if d.key not in self.verdicts:
+            self.order.append(d)
+        v = self.verdicts[d.key] = Verdict(decision, note=note)
+        return v
+
+    def _verdict(self, d: Design) -> Verdict:
+        n = self.ev.have(d.scenario)
+        by = []
+        for t, chk in zip(self.spec.targets, self.checks):
+            by.append(chk.decide(self.ev.values(d.scenario, t.scope, t.kpi, n=n)))
+        if INFEASIBLE in by:
+            dec = INFEASIBLE
+        elif all(b == FEASIBLE for b in by):
+            dec = FEASIBLE
+        else:
+            dec = UNDECIDED
+        return Verdict(dec, by, n)
+
+    def judge(self, designs: list[Design]) -> list[Verdict]:
+        """Decide every design (more replications while undecided, up to ``most`` each, within the budget)."""
+        out: dict[tuple, Verdict] = {}
+        live = []
+        for d in designs:
+            if d.key not in self.verdicts:
+                self.order.append(d)
+            if d.scenario is None:
+                out[d.key] = self.verdicts[d.key] = Verdict(INVALID, note=d.problem)
+            elif d.key in self.verdicts and self.verdicts[d.key].decision in (FEASIBLE, INFEASIBLE):
+                out[d.key] = self.verdicts[d.key]
+            else:
+                live.append(d)
+        if live and not self.ev.ensure([(d.scenario, self.reps.first) for d in live]):
+            self.budget_cut = True
+        while live:
+            pending = []
+            for d in live:
+                v = self._verdict(d)
+                out[d.key] = self.verdicts[d.key] = v
+                if v.decision == UNDECIDED and v.replications < self.reps.most and v.replications >= self.reps.first:
+                    pending.append(d)
+                elif v.decision == UNDECIDED and v.replications < self.reps.first:
+                    v.note = "the run budget ran out before its first replications"
+            if not pending or self.ev.left == 0:
+                if pending:
+                    self.budget_cut = True
+                    for d in pending:
+                        out[d.key].note = "the run budget ran out while it was still undecided"
+                break
+            want = [(d.scenario, min(self.reps.most, self.ev.have(d.scenario) + STEP)) for d in pending]
+            if not self.ev.ensure(want):
+                self.budget_cut = True
+            live = pending
+        for d in designs:
+            v = out[d.key]
+            if v.decision == UNDECIDED and not v.note:
+                v.note = f"still undecided after {v.replications} replications (the most per design)"
+        return [out[d.key] for d in designs]
+
+    def shortfall(self, d: Design) -> float:
+        """How far a design's estimates miss the targets, in tolerances (0 when every mean meets its target)."""
+        total = 0.0
+        for t in self.spec.targets:
+            m = float(np.nanmean(self.ev.values(d.scenario, t.scope, t.kpi))) if self.ev.have(d.scenario) else math.nan
+            if not math.isfinite(m):
+                return math.inf
+            gap = (m - t.threshold) if t.is_at_most else (t.threshold - m)
+            total += max(0.0, gap / t.epsilon)
+        return total
+
+
+# -- queueing bounds for staffing -------------------------------------------------------------------
+def queueing_bounds(spec: OptimisationSpec, space: StaffingSpace, ev: Evaluator, pilot: Design) -> tuple[list[int], list[int], list[str]]:
+    """(lower bounds, starting values, notes) per variable from a pilot design's station statistics.
+
+    A station's offered load ``a`` (mean busy servers) gives the bound
+    ``c > a``; a wait target on a window group gives the Erlang C (M/M/c)
+    staffing that meets it, as the search's start.
+    """
+    lower = [v.min for v in spec.staffing]
+    start = list(space.current())
+    notes = []
+    s = pilot.scenario
+    day_minutes = s.calendar.day_minutes() if not s.calendar.always_open else 24 * 60.0
+    for i, v in enumerate(spec.staffing):
+        st = station_of(v.field)
+        if st is None:
+            continue
+        scope = f"station:{st}"
+        util = ev.values(s, scope, "utilisation")
+        visits = ev.values(s, scope, "visits_per_day")
+        cap = pilot.key[i]
+        if util.size == 0 or not np.isfinite(util).any() or cap <= 0:
+            continue
+        a = float(np.nanmean(util)) * cap
+        lam = float(np.nanmean(visits)) / day_minutes  # visits per working minute
+        if a <= 0 or lam <= 0:
+            continue
+        bound = max(v.min, math.floor(a) + 1)
+        lower[i] = min(bound, v.max)
+        c = lower[i]
+        for t in spec.targets:
+            if t.scope != scope or not t.is_at_most:
+                continue
+            if t.kpi in ("wait_minutes_mean", "wait_minutes_p90"):
+                c = max(c, _erlang_staff(a, lam, t.kpi, t.threshold, v.max))
+            elif t.kpi == "utilisation" and t.threshold > 0:
+                c = max(c, math.ceil(a / t.threshold))
+        start[i] = min(max(c, lower[i]), v.max)
+        notes.append(f"{st}: offered load {a:.2f} servers, {lam * day_minutes:.1f} visits a working day -> at least {lower[i]}, "
+                     f"queueing estimate {start[i]}")
+    return lower, start, notes
+
+
+def _erlang_staff(a: float, lam: float, kpi: str, threshold: float, most: int) -> int:
+    """Fewest servers of an M/M/c queue with offered load ``a`` whose mean (or 90th percentile) wait meets the threshold."""
+    mu = lam / a
+    for c in range(math.floor(a) + 1, most + 1):
+        pw = erlang_c(lam, mu, c)
+        rate = c * mu - lam
+        if kpi == "wait_minutes_mean":
+            w = pw / rate
+        else:  # P(W > t) = C exp(-(c mu - lam) t); the 90th percentile is 0 when C <= 0.1
+            w = 0.0 if pw <= 0.1 else math.log(pw / 0.1) / rate
+        if w <= threshold:
+            return c
+    return most
+
+
+# -- staffing ---------------------------------------------------------------------------------------
+def _dominated_by_infeasible(x, infeasible: list[tuple]) -> bool:
+    return any(all(a <= b for a, b in zip(x, y)) for y in infeasible)
+
+
+def search_staffing(spec: OptimisationSpec, space: StaffingSpace, judge: Judge, say: Callable[[str], None]) -> tuple[Design | None, str, list[str]]:
+    """(chosen design or None, method, notes)."""
+    variables = spec.staffing
+    # the pilot is the most generous design: its stations are not saturated, so their loads are measured, not capped
+    pilot = space.design(tuple(v.max for v in variables))
+    if pilot.scenario is None:
+        return None, "none", [f"the most generous design cannot be built: {pilot.problem}"]
+    if not judge.ev.ensure([(pilot.scenario, judge.reps.first)]):
+        judge.budget_cut = True
+    lower, start, notes = queueing_bounds(spec, space, judge.ev, pilot)
+    size = math.prod(v.max - v.min + 1 for v in variables)
+    if size <= spec.max_designs:
+        say(f"search: every design of the space ({size}), cheapest first / 穷举(按成本)")
+        chosen, method = _exhaustive(spec, space, judge, lower), "exhaustive"
+    else:
+        say(f"search: local search from the queueing estimate ({size} designs in the space) / 局部搜索")
+        chosen, method = _local(spec, space, judge, lower, start, say), "local"
+    if pilot.key not in judge.verdicts:
+        judge.note(pilot, PILOT)
+    if spec.assume_monotone:
+        _settle_by_monotonicity(judge)
+    return chosen, method, notes
+
+
+def _settle_by_monotonicity(judge: Judge) -> None:
+    """An undecided design below one declared infeasible misses a target too (more staff never helps less)."""
+    infeasible = [k for k, v in judge.verdicts.items() if v.decision == INFEASIBLE]
+    for k, v in judge.verdicts.items():
+        if v.decision == UNDECIDED and _dominated_by_infeasible(k, infeasible):
+            v.note = f"undecided after {v.replications} replications; below a design that misses a target"
+            v.decision = PRUNED_BELOW_INFEASIBLE
+
+
+def _exhaustive(spec, space: StaffingSpace, judge: Judge, lower) -> Design | None:
+    ranges = [range(v.min, v.max + 1) for v in spec.staffing]
+    points = sorted(itertools.product(*ranges), key=lambda x: (space.cost(x), sum(x), x))
+    infeasible: list[tuple] = []
+    for x in points:
+        d = space.design(x)
+        if any(k < lo for k, lo in zip(x, lower)):
+            judge.note(d, PRUNED_QUEUEING)
+            continue
+        if spec.assume_monotone and _dominated_by_infeasible(x, infeasible):
+            judge.note(d, PRUNED_BELOW_INFEASIBLE)
+            continue
+        if judge.evaluated >= spec.max_designs or judge.ev.left == 0:
+            judge.budget_cut = judge.budget_cut or judge.ev.left == 0
+            return None
+        (v,) = judge.judge([d])
+        if v.decision == FEASIBLE:
+            return d
+        if v.decision == INFEASIBLE:
+            infeasible.append(x)
+    return None
+
+
+def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Design | None:
+    variables = spec.staffing
+    x = tuple(start)
+    (v,) = judge.judge([space.design(x)])
+    infeasible: list[tuple] = []
+    # up: add the unit that most reduces the shortfall per yuan until the design is feasible
+    while v.decision != FEASIBLE:
+        if v.decision == INFEASIBLE:
+            infeasible.append(x)
+        ups = [tuple(k + (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] < variables[i].max]
+        if not ups or judge.evaluated >= spec.max_designs or judge.ev.left == 0:
+            return None
+        designs = [space.design(u) for u in ups]
+        verdicts = judge.judge(designs)
+        ok = [(d.cost_yuan_per_year, d.key) for d, w in zip(designs, verdicts) if w.decision == FEASIBLE]
+        if ok:
+            x = min(ok)[1]
+            v = judge.verdicts[x]
+            break
+        here = judge.shortfall(space.design(x))
+        scored = []
+        for i, (d, w) in enumerate(zip(designs, verdicts)):
+            unit = max(d.cost_yuan_per_year - space.cost(x), 1e-9)
+            gain = here - judge.shortfall(d) if d.scenario is not None else -math.inf
+            scored.append((-(gain / unit), d.cost_yuan_per_year, d.key))
+        x = min(scored)[2]
+        v = judge.verdicts[x]
+        say(f"  up: {space.label(x)} ({v.decision})")
+    # down: remove units while the design stays feasible (the largest saving first)
+    while True:
+        downs = [tuple(k - (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] > lower[i]]
+        downs = [y for y in downs if not (spec.assume_monotone and _dominated_by_infeasible(y, infeasible))]
+        if not downs or judge.evaluated >= spec.max_designs or judge.ev.left == 0:
+            break
+        designs = [space.design(y) for y in downs]
+        verdicts = judge.judge(designs)
+        infeasible += [d.key for d, w in zip(designs, verdicts) if w.decision == INFEASIBLE]
+        ok = [(d.cost_yuan_per_year, d.key) for d, w in zip(designs, verdicts) if w.decision == FEASIBLE]
+        if not ok:
+            break
+        x = min(ok)[1]
+        say(f"  down: {space.label(x)} (feasible)")
+    return space.design(x)
+
+
+# -- reform packages --------------------------------------------------------------------------------
+def search_package(spec: OptimisationSpec, space: PackageSpace, judge: Judge, say: Callable[[str], None]) -> tuple[Design | None, str, list[str]]:
+    n = len(spec.reforms)
+    if n > EXHAUSTIVE_REFORMS:
+        return _nsga(spec, space, judge, say)
+    masks = sorted(itertools.product((False, True), repeat=n), key=lambda m: (space.cost(m)[0], sum(m), m))
+    designs = [space.design(m) for m in masks]
+    say(f"search: every package ({len(designs)}) gets {spec.replications.first} replications, then cheapest first / 穷举全部组合")
+    valid = [d for d in designs if d.scenario is not None]
+    if not judge.ev.ensure([(d.scenario, spec.replications.first) for d in valid]):
+        judge.budget_cut = True
+    for d in designs:
+        (v,) = judge.judge([d])
+        if v.decision == FEASIBLE:
+            for rest in designs:  # the others keep their first replications' estimates
+                if rest.key not in judge.verdicts:
+                    judge.note(rest, NOT_JUDGED if rest.scenario is not None else INVALID, rest.problem)
+                    judge.verdicts[rest.key].replications = judge.ev.have(rest.scenario) if rest.scenario is not None else 0
+            return d, "exhaustive", []
+        if judge.ev.left == 0:
+            break
+    return None, "exhaustive", []
+
+
+def _nsga(spec, space, judge, say):
+    raise NotImplementedError
