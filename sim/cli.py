@@ -324,7 +324,7 @@ def cmd_optimise(args) -> int:
         check_out_dir(args.out)  # refuse an existing folder with files before hours of search
     executor = _executor(args)
     what = "staffing / 人员配置" if spec.kind == "staffing" else "reform package / 改革组合"
-    targets = "; ".join(t.describe() for t in spec.targets)
+    targets = "; ".join(t.describe() for t in spec.targets) if len(spec.targets) <= 2 else f"{len(spec.targets)} (see the spec)"
     print(f"optimise {spec.name}: {what} on {executor.description}; targets / 目标: {targets}", file=sys.stderr)
     state = {"base": 0, "last": 0}
     bar = Progress(None, "replications", growing=True)

@@ -66,6 +66,11 @@ def station_of(path: str) -> str | None:
     return None
 
 
+def variable_name(v) -> str:
+    """A variable's short name: its label, else the station it staffs, else its field path."""
+    return v.label or station_of(v.field) or v.field
+
+
 class StaffingSpace:
     """Integer staffing variables over a base scenario."""
 
@@ -76,7 +81,7 @@ class StaffingSpace:
         self._built: dict[tuple, Design] = {}
 
     def names(self) -> list[str]:
-        return [v.label or v.field for v in self.variables]
+        return [variable_name(v) for v in self.variables]
 
     def check_fields(self) -> list[tuple[int, str]]:
         """(index, problem) for every variable whose field is not an integer field of the scenario."""
@@ -112,7 +117,7 @@ class StaffingSpace:
         return float(sum(v.cost_yuan_per_year * int(k) for v, k in zip(self.variables, x)))
 
     def label(self, x) -> str:
-        return " ".join(f"{(v.label or v.field)}={int(k)}" for v, k in zip(self.variables, x))
+        return " ".join(f"{variable_name(v)}={int(k)}" for v, k in zip(self.variables, x))
 
     def design(self, x) -> Design:
         x = tuple(int(k) for k in x)

@@ -23,7 +23,7 @@ from .design import Design, PackageSpace, StaffingSpace
 from .evaluate import FRESH, Evaluator
 from .feasibility import FEASIBLE, INFEASIBLE, UNDECIDED
 from .search import EXHAUSTIVE_REFORMS, Judge, search_package, search_staffing
-from .spec import OptimisationSpec, load_spec
+from .spec import OptimisationSpec, load_spec, spec_problems
 
 __all__ = ["OptimisationResult", "optimise"]
 
@@ -118,6 +118,10 @@ def optimise(
 
     if not isinstance(spec, OptimisationSpec):
         spec = load_spec(spec)
+    else:
+        problems = spec_problems(spec)
+        if problems:
+            raise ScenarioError(problems, spec.source or "optimisation spec")
     say = say or (lambda text: None)
     seed = spec.seed if seed is None else int(seed)
     reps = spec.fast.replications if fast else spec.replications
@@ -274,9 +278,13 @@ def _statement(spec, judge: Judge, chosen: Design | None, method: str, cand: pd.
                 f"未找到满足全部目标的方案:{'模拟次数预算用尽' if judge.budget_cut else '在给定范围内没有方案被证明满足全部目标'}。")
     cheaper = cand[cand["cost_yuan_per_year"] < chosen.cost_yuan_per_year - 1e-9]
     undecided = cheaper[cheaper["decision"] == UNDECIDED]
-    if method == "exhaustive":
-        scope_en = "every cheaper design of the space either missed a target or was skipped by the stated rules"
-        scope_zh = "范围内所有更便宜的方案均未达标或按规则略过"
+    if method == "exhaustive" and spec.kind == "package":
+        scope_en = "every cheaper package misses a target"
+        scope_zh = "所有更便宜的改革组合均未达标"
+    elif method == "exhaustive":
+        scope_en = ("every cheaper design of the space misses a target (designs below one that misses a target, "
+                    "and designs with fewer servers than a station's offered load, were skipped as missing it too)")
+        scope_zh = "范围内所有更便宜的方案均未达标(低于未达标方案或服务台数少于到达负荷的方案按规则视为未达标)"
     else:
         scope_en = "every cheaper design the search evaluated missed a target; the local search does not rule out cheaper designs it never evaluated"
         scope_zh = "搜索评估过的更便宜方案均未达标;局部搜索不排除未评估的更便宜方案"

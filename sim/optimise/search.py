@@ -46,6 +46,7 @@ from .spec import OptimisationSpec
 __all__ = ["Judge", "Verdict", "search_staffing", "search_package", "EXHAUSTIVE_REFORMS", "queueing_bounds"]
 
 EXHAUSTIVE_REFORMS = 10
+PACKAGE_BATCH = 4  # packages judged together in cost order (fixed: never depends on the worker count)
 STEP = 2  # replications added at a time to an undecided design (fixed: never depends on the worker count)
 
 PRUNED_BELOW_INFEASIBLE = "skipped: below a design that misses a target"
@@ -165,7 +166,7 @@ def queueing_bounds(spec: OptimisationSpec, space: StaffingSpace, ev: Evaluator,
     start = list(space.current())
     notes = []
     s = pilot.scenario
-    day_minutes = s.calendar.day_minutes() if not s.calendar.always_open else 24 * 60.0
+    day_minutes = s.calendar.day_minutes if not s.calendar.always_open else 24 * 60.0
     for i, v in enumerate(spec.staffing):
         st = station_of(v.field)
         if st is None:
@@ -274,45 +275,69 @@ def _exhaustive(spec, space: StaffingSpace, judge: Judge, lower) -> Design | Non
 
 def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Design | None:
     variables = spec.staffing
+    own = [station_of(v.field) for v in variables]  # the station each variable staffs (None: not a station)
     x = tuple(start)
     (v,) = judge.judge([space.design(x)])
     infeasible: list[tuple] = []
-    # up: add the unit that most reduces the shortfall per yuan until the design is feasible
+
+    def room() -> bool:
+        return judge.evaluated < spec.max_designs and judge.ev.left > 0
+
+    # up: until the design is declared feasible
     while v.decision != FEASIBLE:
         if v.decision == INFEASIBLE:
             infeasible.append(x)
+        if not room():
+            return None
+        # targets of one station, not yet shown met, point at that station's variables: add a unit to each at once
+        open_targets = [t for t, b in zip(spec.targets, v.by_target) if b != FEASIBLE]
+        stations = {t.scope.split(":", 1)[1] for t in open_targets if t.scope.startswith("station:")}
+        aimed = [i for i, st in enumerate(own) if st in stations and x[i] < variables[i].max]
+        if aimed and all(t.scope.startswith("station:") for t in open_targets):
+            x = tuple(k + (i in aimed) for i, k in enumerate(x))
+            (v,) = judge.judge([space.design(x)])
+            say(f"  up (stations short of their targets): {space.label(x)} ({v.decision})")
+            continue
+        # otherwise: try a unit more of each variable and take the best reduction of the shortfall per yuan
         ups = [tuple(k + (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] < variables[i].max]
-        if not ups or judge.evaluated >= spec.max_designs or judge.ev.left == 0:
+        if not ups:
             return None
         designs = [space.design(u) for u in ups]
         verdicts = judge.judge(designs)
         ok = [(d.cost_yuan_per_year, d.key) for d, w in zip(designs, verdicts) if w.decision == FEASIBLE]
         if ok:
             x = min(ok)[1]
-            v = judge.verdicts[x]
-            break
-        here = judge.shortfall(space.design(x))
-        scored = []
-        for i, (d, w) in enumerate(zip(designs, verdicts)):
-            unit = max(d.cost_yuan_per_year - space.cost(x), 1e-9)
-            gain = here - judge.shortfall(d) if d.scenario is not None else -math.inf
-            scored.append((-(gain / unit), d.cost_yuan_per_year, d.key))
-        x = min(scored)[2]
+        else:
+            here = judge.shortfall(space.design(x))
+            scored = []
+            for d in designs:
+                unit = max(d.cost_yuan_per_year - space.cost(x), 1e-9)
+                gain = here - judge.shortfall(d) if d.scenario is not None else -math.inf
+                scored.append((-(gain / unit), d.cost_yuan_per_year, d.key))
+            x = min(scored)[2]
         v = judge.verdicts[x]
         say(f"  up: {space.label(x)} ({v.decision})")
-    # down: remove units while the design stays feasible (the largest saving first)
-    while True:
+    # down: remove units while the design stays feasible; every removal that keeps it feasible at once if that holds too
+    while room():
         downs = [tuple(k - (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] > lower[i]]
         downs = [y for y in downs if not (spec.assume_monotone and _dominated_by_infeasible(y, infeasible))]
-        if not downs or judge.evaluated >= spec.max_designs or judge.ev.left == 0:
+        if not downs:
             break
         designs = [space.design(y) for y in downs]
         verdicts = judge.judge(designs)
         infeasible += [d.key for d, w in zip(designs, verdicts) if w.decision == INFEASIBLE]
-        ok = [(d.cost_yuan_per_year, d.key) for d, w in zip(designs, verdicts) if w.decision == FEASIBLE]
+        ok = [d.key for d, w in zip(designs, verdicts) if w.decision == FEASIBLE]
         if not ok:
             break
-        x = min(ok)[1]
+        best = min(ok, key=lambda y: (space.cost(y), y))
+        if len(ok) > 1 and room():
+            both = tuple(k - sum(k - y[i] for y in ok) for i, k in enumerate(x))
+            (w,) = judge.judge([space.design(both)])
+            if w.decision == FEASIBLE:
+                best = both
+            elif w.decision == INFEASIBLE:
+                infeasible.append(both)
+        x = best
         say(f"  down: {space.label(x)} (feasible)")
     return space.design(x)
 
@@ -324,21 +349,27 @@ def search_package(spec: OptimisationSpec, space: PackageSpace, judge: Judge, sa
         return _nsga(spec, space, judge, say)
     masks = sorted(itertools.product((False, True), repeat=n), key=lambda m: (space.cost(m)[0], sum(m), m))
     designs = [space.design(m) for m in masks]
-    say(f"search: every package ({len(designs)}) gets {spec.replications.first} replications, then cheapest first / 穷举全部组合")
+    say(f"search: every package ({len(designs)}) gets {judge.reps.first} replications, then cheapest first / 穷举全部组合")
     valid = [d for d in designs if d.scenario is not None]
-    if not judge.ev.ensure([(d.scenario, spec.replications.first) for d in valid]):
+    if not judge.ev.ensure([(d.scenario, judge.reps.first) for d in valid]):
         judge.budget_cut = True
-    for d in designs:
-        (v,) = judge.judge([d])
-        if v.decision == FEASIBLE:
-            for rest in designs:  # the others keep their first replications' estimates
-                if rest.key not in judge.verdicts:
-                    judge.note(rest, NOT_JUDGED if rest.scenario is not None else INVALID, rest.problem)
-                    judge.verdicts[rest.key].replications = judge.ev.have(rest.scenario) if rest.scenario is not None else 0
-            return d, "exhaustive", []
-        if judge.ev.left == 0:
+    chosen = None
+    for k in range(0, len(designs), PACKAGE_BATCH):  # a few at a time, so every core has work
+        batch = designs[k:k + PACKAGE_BATCH]
+        verdicts = judge.judge(batch)
+        found = [d for d, v in zip(batch, verdicts) if v.decision == FEASIBLE]
+        if found:
+            chosen = found[0]  # the batch is in cost order
             break
-    return None, "exhaustive", []
+        if judge.ev.left == 0:
+            judge.budget_cut = True
+            break
+    for rest in designs:  # the others keep their first replications' estimates, for the Pareto front
+        if rest.key not in judge.verdicts:
+            judge.note(rest, NOT_JUDGED if rest.scenario is not None else INVALID, rest.problem)
+        elif chosen is not None and rest.cost_yuan_per_year > chosen.cost_yuan_per_year and judge.verdicts[rest.key].decision == UNDECIDED:
+            judge.verdicts[rest.key].decision = NOT_JUDGED
+    return chosen, "exhaustive", []
 
 
 def _nsga(spec, space, judge, say):

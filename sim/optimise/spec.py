@@ -36,7 +36,7 @@ from ..errors import Problem
 from ..kpis import KPIS
 from ..loading import read_spec
 
-__all__ = ["Target", "Variable", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec"]
+__all__ = ["Target", "Variable", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec", "spec_problems"]
 
 
 class _Spec(BaseModel):
@@ -114,14 +114,6 @@ class ReformOption(_Spec):
     cost_yuan_per_year: Money = Field(default=0.0, ge=0, allow_inf_nan=False)
     label: str = ""
 
-    @model_validator(mode="after")
-    def _known(self):
-        from ..reforms import REFORMS
-
-        if self.reform not in REFORMS:
-            raise ValueError(f"unknown reform {self.reform!r} (known: {', '.join(REFORMS)})")
-        return self
-
     @property
     def name(self) -> str:
         return self.label or self.reform
@@ -190,11 +182,22 @@ class OptimisationSpec(_Spec):
         return (Path(self.source).parent / self.scenario).resolve()
 
 
+def spec_problems(spec: OptimisationSpec) -> list[Problem]:
+    """What validation of the fields alone cannot see: the scenario file, reform names and parameters."""
+    from ..reforms import call_problems
+
+    out = []
+    if spec.source or not Path(spec.scenario).is_absolute():
+        p = spec.scenario_path()
+        if not p.is_file():
+            out.append(Problem("scenario", f"file not found: {p}"))
+    for i, o in enumerate(spec.reforms):
+        for q in call_problems(o.reform, dict(o.params)):
+            where = f"reforms[{i}].reform" if q.path == "reform" else f"reforms[{i}].params.{q.path}"
+            out.append(Problem(where, q.message))
+    return out
+
+
 def load_spec(path: str | Path) -> OptimisationSpec:
     """Read and validate an optimisation spec (every problem with its line and column)."""
-
-    def missing(spec: OptimisationSpec) -> list[Problem]:
-        p = spec.scenario_path()
-        return [] if p.is_file() else [Problem("scenario", f"file not found: {p}")]
-
-    return read_spec(path, OptimisationSpec, "an optimisation spec", missing)
+    return read_spec(path, OptimisationSpec, "an optimisation spec", spec_problems)
