@@ -285,8 +285,11 @@ def _statement(spec, judge: Judge, chosen: Design | None, method: str, cand: pd.
         scope_en = ("every cheaper design of the space misses a target (designs below one that misses a target, "
                     "and designs with fewer servers than a station's offered load, were skipped as missing it too)")
         scope_zh = "范围内所有更便宜的方案均未达标(低于未达标方案或服务台数少于到达负荷的方案按规则视为未达标)"
+    elif method == "nsga2":
+        scope_en = "every cheaper package the search evaluated misses a target; NSGA-II does not rule out cheaper packages it never generated"
+        scope_zh = "搜索评估过的更便宜组合均未达标;遗传算法不排除未生成的更便宜组合"
     else:
-        scope_en = "every cheaper design the search evaluated missed a target; the local search does not rule out cheaper designs it never evaluated"
+        scope_en = "every cheaper design the search evaluated misses a target; the local search does not rule out cheaper designs it never evaluated"
         scope_zh = "搜索评估过的更便宜方案均未达标;局部搜索不排除未评估的更便宜方案"
     en = (f"With confidence at least {conf}: the chosen design meets every target (within its tolerance), and {scope_en}. "
           f"Targets: {tol}. Procedure: {proc}.")

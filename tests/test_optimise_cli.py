@@ -1,0 +1,157 @@
+"""``approval-sim optimise``: bad specs are messages with file, line and field; a run writes its evidence.
+
+The numbers of the search are checked against known answers in
+``test_optimise_known.py``; here the command, the files it writes and the
+NSGA-II path for large reform catalogues.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim import load_scenario
+from sim.cli import main
+from sim.optimise import load_spec, optimise
+from tests.helpers import single_station
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENING = ROOT / "scenarios" / "yumen_enterprise_opening_before.yaml"
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def mmc_file(tmp_path_factory) -> Path:
+    """An M/M/c hall: 1 arrival a minute, 4-minute services (offered load 4), about 1,500 customers a replication."""
+    d = tmp_path_factory.mktemp("mmc")
+    s = single_station({"dist": "exponential", "mean": 4.0}, rate_per_minute=1.0, customers=1500, warmup_customers=200, positions=3)
+    f = d / "mmc.yaml"
+    f.write_text(yaml.safe_dump(s.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return f
+
+
+def _spec(tmp_path: Path, scenario: Path, body: str, name: str = "spec.yaml") -> Path:
+    f = tmp_path / name
+    f.write_text(f"name: test\nscenario: {scenario}\nseed: 3\n" + body, encoding="utf-8")
+    return f
+
+
+STAFF = """targets:
+  - {kpi: wait_minutes_mean, scope: "station:w", at_most: 1.0, tolerance: 0.5}
+staffing:
+  - {field: "windows[w].positions", min: 1, max: 9, cost_yuan_per_year: 100000}
+replications: {first: 10, most: 30, final: 6}
+"""
+
+
+@pytest.mark.parametrize("body, where, words", [
+    (STAFF.replace("wait_minutes_mean", "wait_minutes_mena"), "targets[0]", "unknown KPI 'wait_minutes_mena'"),
+    (STAFF.replace("at_most: 1.0,", ""), "targets[0]", "exactly one of at_most and at_least"),
+    (STAFF.replace("min: 1, max: 9", "min: 5, max: 2"), "staffing[0]", "max (2) is below min (5)"),
+    (STAFF.replace("first: 10, most: 30", "first: 10, most: 3"), "replications", "most (3) is below first (10)"),
+    (STAFF + "reforms:\n  - {reform: one_window}\n", "(", "either staffing"),
+    ("targets:\n  - {kpi: cases, at_least: 1}\nreforms:\n  - {reform: one_windw}\n", "reforms[0].reform", "did you mean 'one_window'"),
+    ("targets:\n  - {kpi: cases, at_least: 1}\nreforms:\n  - {reform: fully_online, params: {share: 0.5}}\n",
+     "reforms[0].params.share", "unknown parameter of fully_online"),
+])
+def test_a_bad_spec_names_the_file_line_and_field(capsys, tmp_path, mmc_file, body, where, words):
+    f = _spec(tmp_path, mmc_file, body)
+    rc, out, err = cli(capsys, "optimise", f)
+    assert rc == 2 and out == ""
+    assert str(f) in err and where in err and words in err, err
+    assert "Traceback" not in err
+    assert ":" in err.split(str(f), 1)[1][:8]  # file:line
+
+
+def test_a_missing_scenario_a_field_it_lacks_and_a_scope_it_lacks_are_named(capsys, tmp_path, mmc_file):
+    rc, _, err = cli(capsys, "optimise", _spec(tmp_path, tmp_path / "nowhere.yaml", STAFF))
+    assert rc == 2 and "scenario" in err and "file not found" in err
+    rc, _, err = cli(capsys, "optimise", _spec(tmp_path, mmc_file, STAFF.replace("windows[w]", "windows[v]"), "b.yaml"))
+    assert rc == 2 and "staffing[0].field" in err and "no entry with id 'v'" in err, err
+    rc, _, err = cli(capsys, "optimise", _spec(tmp_path, mmc_file, STAFF.replace("station:w", "station:x"), "c.yaml"))
+    assert rc == 2 and "targets[0].scope" in err and "station:w" in err, err  # the message lists the scopes there are
+
+
+def test_an_output_folder_with_files_is_refused_before_any_run(capsys, tmp_path, mmc_file):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rc, _, err = cli(capsys, "optimise", _spec(tmp_path, mmc_file, STAFF), "--out", out)
+    assert rc == 2 and "keep.txt" not in err and "exists" in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
+
+
+def test_the_command_writes_a_ready_to_run_design_and_its_evidence(capsys, tmp_path, mmc_file):
+    out = tmp_path / "out"
+    rc, text, err = cli(capsys, "optimise", _spec(tmp_path, mmc_file, STAFF), "--out", out, "--workers", "1")
+    assert rc == 0, err
+    # Erlang C (lam 1, mu 1/4): c = 5 waits 2.22 minutes, c = 6 waits 0.57: six positions
+    assert "chosen / 所选方案: w=6" in text and "600,000 yuan a year" in text
+    assert "With confidence at least 95%" in text and "在不低于95%的置信度下" in text
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["best_scenario.yaml", "candidates.csv", "estimates.csv", "final.csv", "pareto_en.png",
+                     "pareto_en.svg", "pareto_zh.png", "pareto_zh.svg", "result.json"]
+    best = load_scenario(out / "best_scenario.yaml")
+    assert best.windows[0].positions == 6
+    assert best.model_hash() != load_scenario(mmc_file).model_hash()
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert result["chosen"]["design"] == "w=6" and result["chosen"]["scenario_hash"] == best.content_hash()
+    assert result["procedure"]["first_replications_n0"] == 10 and result["procedure"]["designs_in_split"] == 9
+    cand = pd.read_csv(out / "candidates.csv")
+    assert cand["chosen"].sum() == 1 and cand.loc[cand["chosen"], "decision"].item() == "feasible"
+    cheaper = cand[cand["cost_yuan_per_year"] < 600000]
+    assert set(cheaper["decision"]) <= {"infeasible", "skipped: fewer servers than the offered load",
+                                        "skipped: below a design that misses a target"}
+    final = pd.read_csv(out / "final.csv")
+    row = final[final["kpi"] == "wait_minutes_mean"].iloc[0]
+    assert row["n"] == 6 and row["met"] == "yes" and row["ci_high"] <= 1.0
+
+
+def test_json_output_is_the_result_and_the_exit_status_says_whether_a_design_was_found(capsys, tmp_path, mmc_file):
+    rc, out, _ = cli(capsys, "optimise", _spec(tmp_path, mmc_file, STAFF), "--json", "--workers", "1")
+    data = json.loads(out)
+    assert rc == 0 and data["chosen"]["design"] == "w=6" and data["kind"] == "staffing"
+    impossible = STAFF.replace("min: 1, max: 9", "min: 1, max: 4")  # at most 4 servers for an offered load of 4
+    rc, out, _ = cli(capsys, "optimise", _spec(tmp_path, mmc_file, impossible, "i.yaml"), "--json", "--workers", "1")
+    data = json.loads(out)
+    assert rc == 1 and data["chosen"] is None and "No design found" in data["statement_en"]
+
+
+def _eleven(tmp_path: Path) -> Path:
+    options = "\n".join(f"  - {{reform: reduce_fees, params: {{share: {0.05 * (k + 1):.2f}}}, cost_yuan_per_year: {1000 * (k + 1)}}}"
+                        for k in range(8))
+    return _spec(tmp_path, OPENING, f"""targets:
+  - {{kpi: fee_yuan_mean, at_most: 100, tolerance: 5}}
+reforms:
+  - {{reform: centralise, cost_one_off_yuan: 3000000}}
+  - {{reform: one_window, cost_one_off_yuan: 300000}}
+  - {{reform: electronic_certificates, cost_one_off_yuan: 400000}}
+{options}
+replications: {{first: 3, most: 6, final: 3}}
+max_designs: 48
+fast: {{replications: {{first: 3, most: 4, final: 3}}, horizon_scale: 0.1, budget_runs: 400}}
+""", "eleven.yaml")
+
+
+def test_more_than_ten_reforms_are_searched_by_nsga2_the_same_on_any_worker_count(tmp_path):
+    spec = load_spec(_eleven(tmp_path))
+    one = optimise(spec, fast=True, workers=1)
+    two = optimise(spec, fast=True, workers=2)
+    assert one.method == two.method == "nsga2"
+    pd.testing.assert_frame_equal(one.candidates, two.candidates)
+    assert one.chosen is not None and one.chosen.key == two.chosen.key
+    assert "NSGA-II does not rule out cheaper packages it never generated" in one.statement_en
+    assert any("of 2048 packages" in n for n in one.notes)
+    assert len(one.candidates) <= 48
