@@ -155,3 +155,15 @@ def test_more_than_ten_reforms_are_searched_by_nsga2_the_same_on_any_worker_coun
     assert "NSGA-II does not rule out cheaper packages it never generated" in one.statement_en
     assert any("of 2048 packages" in n for n in one.notes)
     assert len(one.candidates) <= 48
+
+
+def test_limits_keep_designs_out_of_the_search(tmp_path, mmc_file):
+    """A site with room for 5 positions: the 6 the target needs are out of reach, and no design above 5 is simulated."""
+    spec = load_spec(_spec(tmp_path, mmc_file, STAFF + 'limits:\n  - {fields: ["windows[w].positions"], at_most: 5}\n'))
+    res = optimise(spec, workers=1)
+    assert res.chosen is None
+    judged = res.candidates[~res.candidates["decision"].str.startswith("pilot")]
+    assert judged["w"].max() <= 5
+    bad = STAFF + 'limits:\n  - {fields: ["windows[v].positions"], at_most: 5}\n'
+    with pytest.raises(Exception, match=r"limits\[0\]: 'windows\[v\].positions' is not one of the staffing fields"):
+        load_spec(_spec(tmp_path, mmc_file, bad, "bad.yaml"))

@@ -116,6 +116,11 @@ class StaffingSpace:
     def cost(self, x) -> float:
         return float(sum(v.cost_yuan_per_year * int(k) for v, k in zip(self.variables, x)))
 
+    def within_limits(self, x) -> bool:
+        """Whether ``x`` respects every limit of the spec."""
+        index = {v.field: i for i, v in enumerate(self.variables)}
+        return all(lim.allows(sum(int(x[index[f]]) for f in lim.fields)) for lim in self.spec.limits)
+
     def label(self, x) -> str:
         return " ".join(f"{variable_name(v)}={int(k)}" for v, k in zip(self.variables, x))
 

@@ -52,6 +52,7 @@ STEP = 2  # replications added at a time to an undecided design (fixed: never de
 
 PRUNED_BELOW_INFEASIBLE = "skipped: below a design that misses a target"
 PRUNED_QUEUEING = "skipped: fewer servers than the offered load"
+OUTSIDE_LIMITS = "skipped: outside the limits"
 INVALID = "invalid"
 PILOT = "pilot: station loads measured (not judged)"
 NOT_JUDGED = "not judged: costlier than the chosen design"
@@ -256,6 +257,8 @@ def _exhaustive(spec, space: StaffingSpace, judge: Judge, lower) -> Design | Non
     points = sorted(itertools.product(*ranges), key=lambda x: (space.cost(x), sum(x), x))
     infeasible: list[tuple] = []
     for x in points:
+        if not space.within_limits(x):
+            continue  # never a candidate: not listed
         d = space.design(x)
         if any(k < lo for k, lo in zip(x, lower)):
             judge.note(d, PRUNED_QUEUEING)
@@ -294,13 +297,15 @@ def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Desig
         open_targets = [t for t, b in zip(spec.targets, v.by_target) if b != FEASIBLE]
         stations = {t.scope.split(":", 1)[1] for t in open_targets if t.scope.startswith("station:")}
         aimed = [i for i, st in enumerate(own) if st in stations and x[i] < variables[i].max]
-        if aimed and all(t.scope.startswith("station:") for t in open_targets):
-            x = tuple(k + (i in aimed) for i, k in enumerate(x))
+        aimed_x = tuple(k + (i in aimed) for i, k in enumerate(x))
+        if aimed and all(t.scope.startswith("station:") for t in open_targets) and space.within_limits(aimed_x):
+            x = aimed_x
             (v,) = judge.judge([space.design(x)])
             say(f"  up (stations short of their targets): {space.label(x)} ({v.decision})")
             continue
         # otherwise: try a unit more of each variable and take the best reduction of the shortfall per yuan
         ups = [tuple(k + (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] < variables[i].max]
+        ups = [u for u in ups if space.within_limits(u)]
         if not ups:
             return None
         designs = [space.design(u) for u in ups]
@@ -321,7 +326,8 @@ def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Desig
     # down: remove units while the design stays feasible; every removal that keeps it feasible at once if that holds too
     while room():
         downs = [tuple(k - (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] > lower[i]]
-        downs = [y for y in downs if not (spec.assume_monotone and _dominated_by_infeasible(y, infeasible))]
+        downs = [y for y in downs if space.within_limits(y)
+                 and not (spec.assume_monotone and _dominated_by_infeasible(y, infeasible))]
         if not downs:
             break
         designs = [space.design(y) for y in downs]
@@ -333,7 +339,7 @@ def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Desig
         best = min(ok, key=lambda y: (space.cost(y), y))
         if len(ok) > 1 and room():
             both = tuple(k - sum(k - y[i] for y in ok) for i, k in enumerate(x))
-            (w,) = judge.judge([space.design(both)])
+            (w,) = judge.judge([space.design(both)]) if space.within_limits(both) else (Verdict(OUTSIDE_LIMITS),)
             if w.decision == FEASIBLE:
                 best = both
             elif w.decision == INFEASIBLE:

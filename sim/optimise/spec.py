@@ -20,6 +20,10 @@ its cost, one-off and per year (one-off costs are spread over
       - {reform: one_window, cost_one_off_yuan: 200000, cost_yuan_per_year: 50000}
       - {reform: fully_online, params: {online_share: 0.6}, cost_one_off_yuan: 800000}
 
+``limits`` cap or floor sums of staffing variables (the positions a site has
+room for: ``{fields: [windows[a].positions, windows[b].positions], at_most: 12}``);
+designs outside them are never simulated.
+
 Replications: ``first`` per design before any decision (n0 of the
 feasibility check), at most ``most`` per design, ``final`` fresh ones for
 the chosen design.  ``budget_runs`` caps the simulation runs of the search.
@@ -36,7 +40,7 @@ from ..errors import Problem
 from ..kpis import KPIS
 from ..loading import read_spec
 
-__all__ = ["Target", "Variable", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec", "spec_problems"]
+__all__ = ["Target", "Variable", "Limit", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec", "spec_problems"]
 
 
 class _Spec(BaseModel):
@@ -119,9 +123,27 @@ class ReformOption(_Spec):
         return self.label or self.reform
 
 
+class Limit(_Spec):
+    """A cap (or floor) on the sum of some staffing variables: positions a site has room for, a department's staff."""
+
+    fields: tuple[str, ...] = Field(min_length=1)
+    at_most: int | None = Field(default=None, ge=0)
+    at_least: int | None = Field(default=None, ge=0)
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _side(self):
+        if self.at_most is None and self.at_least is None:
+            raise ValueError("give at_most, at_least or both")
+        return self
+
+    def allows(self, total: int) -> bool:
+        return (self.at_most is None or total <= self.at_most) and (self.at_least is None or total >= self.at_least)
+
+
 class Replications(_Spec):
-    first: int = Field(default=5, ge=2, le=1000, description="per design before any decision (n0)")
-    most: int = Field(default=40, ge=2, le=100_000, description="per design at most; a design still undecided then is reported so")
+    first: int = Field(default=10, ge=2, le=1000, description="per design before any decision (n0)")
+    most: int = Field(default=50, ge=2, le=100_000, description="per design at most; a design still undecided then is reported so")
     final: int = Field(default=20, ge=2, le=100_000, description="fresh replications of the chosen design")
 
     @model_validator(mode="after")
@@ -134,7 +156,7 @@ class Replications(_Spec):
 class Fast(_Spec):
     """``--fast``: fewer replications, a shorter horizon, a smaller budget (a quick look, not a result)."""
 
-    replications: Replications = Replications(first=3, most=10, final=5)
+    replications: Replications = Replications(first=8, most=16, final=5)
     horizon_scale: float = Field(default=0.5, gt=0, le=1)
     budget_runs: int = Field(default=400, ge=1)
 
@@ -147,6 +169,7 @@ class OptimisationSpec(_Spec):
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     targets: tuple[Target, ...] = Field(min_length=1)
     staffing: tuple[Variable, ...] = ()
+    limits: tuple[Limit, ...] = Field(default=(), description="caps or floors on sums of staffing variables")
     reforms: tuple[ReformOption, ...] = ()
     amortise_years: float = Field(default=5.0, gt=0, allow_inf_nan=False, description="one-off costs are spread over this many years")
     replications: Replications = Replications()
@@ -169,6 +192,10 @@ class OptimisationSpec(_Spec):
         dup = sorted({f for f in fields if fields.count(f) > 1})
         if dup:
             raise ValueError(f"staffing: a field is listed twice: {', '.join(dup)}")
+        for i, lim in enumerate(self.limits):
+            stray = [f for f in lim.fields if f not in fields]
+            if stray:
+                raise ValueError(f"limits[{i}]: {stray[0]!r} is not one of the staffing fields")
         unknown = [k for k in self.pareto if k not in KPIS]
         if unknown:
             raise ValueError(f"pareto: unknown KPI {unknown[0]!r}")
