@@ -89,21 +89,24 @@ class FeasibilityCheck:
     def decide(self, values) -> str:
         """FEASIBLE, INFEASIBLE, or UNDECIDED (more replications needed) from the values so far.
 
-        A value that is not a number (the KPI was not measured in a
-        replication: no case of that type finished) decides INFEASIBLE: the
-        target cannot be shown met.
+        The check is made after every replication from ``n0`` on, and the
+        first boundary crossed decides, so the answer does not depend on how
+        many replications were added at a time.  A value that is not a number
+        (the KPI was not measured in a replication: no case of that type
+        finished) decides INFEASIBLE: the target cannot be shown met.
         """
         y, q = self._signed(values)
         if y.size < self.n0:
             return UNDECIDED
         if not np.isfinite(y).all():
             return INFEASIBLE
-        r = y.size
-        total = float(y.sum())
+        r = np.arange(1, y.size + 1, dtype=float)[self.n0 - 1:]
+        total = np.cumsum(y)[self.n0 - 1:]
         s2 = float(np.var(y[: self.n0], ddof=1))
-        big_r = max(0.0, (self.n0 - 1) * s2 * self.eta / self.epsilon - self.epsilon * r / 2.0)
-        if total + big_r <= r * q:
-            return FEASIBLE
-        if total - big_r >= r * q:
-            return INFEASIBLE
-        return UNDECIDED
+        big_r = np.maximum(0.0, (self.n0 - 1) * s2 * self.eta / self.epsilon - self.epsilon * r / 2.0)
+        feasible = total + big_r <= r * q
+        infeasible = total - big_r >= r * q
+        hit = np.flatnonzero(feasible | infeasible)
+        if hit.size == 0:
+            return UNDECIDED
+        return FEASIBLE if feasible[hit[0]] else INFEASIBLE
