@@ -18,7 +18,7 @@ from .kpis import KPIS
 from .scenario import Scenario
 from .stats import summarise
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "run", "shortened"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,14 @@ def summary_json(summary: pd.DataFrame, scenario: Scenario, seed: int, replicati
         "case_types": case_types,
         "stations": stations,
     }
+
+
+def shortened(s: Scenario, scale: float) -> Scenario:
+    """A fast run's scenario: horizon and warm-up scaled by ``scale`` (a quick look, not a result)."""
+    settings = s.run.model_dump()
+    settings["horizon_working_days"] = s.run.horizon_working_days * scale
+    settings["warmup_working_days"] = s.run.warmup_working_days * scale
+    return s.evolve(run=settings)
 
 
 def run(

@@ -18,6 +18,7 @@ import yaml
 from tests.helpers import scenario
 from sim.cli import main
 from sim.errors import ScenarioError
+from sim.optimise import load_spec
 from sim.experiments import ASSUMPTIONS, apply_assumptions, load_claims, load_experiment, run_experiment
 from sim.experiments.runner import CLAIM_COLUMNS, experiments_dir
 from sim.experiments.spec import ClaimTest
@@ -142,6 +143,9 @@ def test_every_shipped_experiment_loads_and_names_known_claims():
     names = set()
     for p in sorted(root.glob("*.yaml")):
         if p.name == "claims.yaml":
+            continue
+        if p.name.startswith("optimise"):  # optimisation specs: approval-sim optimise FILE
+            assert load_spec(p).name == p.stem
             continue
         e = load_experiment(p)
         names.add(e.name)

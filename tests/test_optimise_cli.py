@@ -15,21 +15,12 @@ import pytest
 import yaml
 
 from sim import load_scenario
-from sim.cli import main
 from sim.optimise import load_spec, optimise
 from tests.helpers import single_station
+from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENING = ROOT / "scenarios" / "yumen_enterprise_opening_before.yaml"
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture(scope="module")

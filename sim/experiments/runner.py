@@ -32,6 +32,7 @@ import pandas as pd
 
 from .. import __version__
 from ..loading import load_scenario
+from ..runner import shortened
 from ..stats import mean_ci
 from .assumptions import ASSUMPTIONS, apply_assumptions
 from .catalogue import Claim, load_claims
@@ -58,9 +59,14 @@ def experiments_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "experiments"
 
 
+def is_experiment_file(p: Path) -> bool:
+    """An experiment spec of ``experiments/``: not the claims catalogue, not an optimisation spec (``optimise-*``)."""
+    return p.suffix == ".yaml" and p.name != "claims.yaml" and not p.name.startswith("optimise")
+
+
 def list_experiments(root: Path | None = None) -> list[Experiment]:
     root = root or experiments_dir()
-    return [load_experiment(p) for p in sorted(root.glob("*.yaml")) if p.name != "claims.yaml"]
+    return [load_experiment(p) for p in sorted(root.glob("*.yaml")) if is_experiment_file(p)]
 
 
 @dataclass
@@ -130,14 +136,6 @@ def _limit_value(plan: _Plan, lim) -> float:
     return 1.0 - sum(prom[i] for i in common) / s if s > 0 else math.nan
 
 
-def _shortened(s, scale: float):
-    """A fast run's scenario: horizon and warm-up scaled by ``scale`` (a quick look, not a result)."""
-    run = s.run.model_dump()
-    run["horizon_working_days"] = s.run.horizon_working_days * scale
-    run["warmup_working_days"] = s.run.warmup_working_days * scale
-    return s.evolve(run=run)
-
-
 def _plan(exp: Experiment, fast: bool) -> _Plan:
     shared = {a.id: a.default for a in ASSUMPTIONS.values()}
     shared.update({k: d.value for k, d in exp.departures.items()})
@@ -145,7 +143,7 @@ def _plan(exp: Experiment, fast: bool) -> _Plan:
     for label in exp.scenarios:
         s = _load(exp, label)
         if fast:
-            s = _shortened(s, exp.fast.horizon_scale)
+            s = shortened(s, exp.fast.horizon_scale)
         scenarios[label] = s
     return _Plan(exp, scenarios, shared, exp.fast.replications if fast else exp.replications)
 
@@ -188,7 +186,7 @@ def _attribution(plan: _Plan, fast: bool, executor=None, progress=None) -> pd.Da
     a = plan.exp.charts.attribution
     base, reforms, groups = attribution_plan(plan.exp.scenario_path(a.scenario))
     if fast:
-        base = _shortened(base, plan.exp.fast.horizon_scale)
+        base = shortened(base, plan.exp.fast.horizon_scale)
     shared = dict(plan.shared)
     table = shapley(
         base, reforms, a.kpi, a.scope, replications=plan.reps, seed=plan.exp.seed,
@@ -430,13 +428,17 @@ def run_experiment(
 
                 from ..errors import Problem, ScenarioError
 
-                known = sorted(q.stem for q in root.glob("*.yaml") if q.name != "claims.yaml")
+                known = sorted(q.stem for q in root.glob("*.yaml") if is_experiment_file(q))
                 close = difflib.get_close_matches(str(exp), known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ScenarioError(
                     [Problem("experiment", f"unknown experiment {str(exp)!r}{hint}; known: {', '.join(known)}")],
                     str(root),
                 )
+        if p.name.startswith("optimise"):
+            from ..errors import Problem, ScenarioError
+
+            raise ScenarioError([Problem("experiment", f"{p.name} is an optimisation spec: run approval-sim optimise {p}")], str(p))
         exp = load_experiment(p)
         root = Path(exp.source).parent
     catalogue = root / "claims.yaml"

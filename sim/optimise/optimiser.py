@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import Problem, ScenarioError
 from ..kpis import KPIS
 from ..scenario import Scenario
+from ..runner import shortened
 from ..stats import mean_ci
 from .design import Design, PackageSpace, StaffingSpace
 from .evaluate import FRESH, Evaluator
@@ -88,13 +89,6 @@ class OptimisationResult:
         }
 
 
-def _shortened(s: Scenario, scale: float) -> Scenario:
-    run = s.run.model_dump()
-    run["horizon_working_days"] = s.run.horizon_working_days * scale
-    run["warmup_working_days"] = s.run.warmup_working_days * scale
-    return s.evolve(run=run)
-
-
 def optimise(
     spec: OptimisationSpec | str | Path,
     seed: int | None = None,
@@ -128,7 +122,7 @@ def optimise(
     budget = spec.fast.budget_runs if fast else spec.budget_runs
     base = load_scenario(spec.scenario_path())
     if fast:
-        base = _shortened(base, spec.fast.horizon_scale)
+        base = shortened(base, spec.fast.horizon_scale)
     executor = executor or LocalExecutor(workers)
     ev = Evaluator(seed=seed, budget_runs=budget, executor=executor, progress=progress)
 
