@@ -325,6 +325,10 @@ def cmd_optimise(args) -> int:
     executor = _executor(args)
     what = "staffing / 人员配置" if spec.kind == "staffing" else "reform package / 改革组合"
     targets = "; ".join(t.describe() for t in spec.targets) if len(spec.targets) <= 2 else f"{len(spec.targets)} (see the spec)"
+    if spec.objective is not None:
+        o = spec.objective
+        targets = (f"the lowest {o.minimise} [{o.scope}] within {o.budget_yuan_per_year:,.0f} yuan a year"
+                   + (f"; targets {targets}" if spec.targets else ""))
     print(f"optimise {spec.name}: {what} on {executor.description}; targets / 目标: {targets}", file=sys.stderr)
     state = {"base": 0, "last": 0}
     bar = Progress(None, "replications", growing=True)

@@ -307,7 +307,8 @@ def optimisation_text(res) -> str:
     spec = res.spec
     kind = "staffing / 人员配置" if res.kind == "staffing" else "reform package / 改革组合"
     method = {"exhaustive": "every design, cheapest first / 按成本穷举", "local": "local search / 局部搜索",
-              "nsga2": "NSGA-II (pymoo) / 多目标遗传算法"}.get(res.method, res.method)
+              "nsga2": "NSGA-II (pymoo) / 多目标遗传算法", "greedy": "greedy allocation within the budget / 预算内逐个增配",
+              "within_budget": "every package within the budget / 预算内穷举"}.get(res.method, res.method)
     out = [f"optimisation {spec.name}: {kind}; {method}" + ("  [--fast: a quick look, not a result / 快速预览,非正式结果]" if res.fast else ""),
            f"designs met / 考察方案 {len(res.candidates)}; simulation runs / 模拟次数 {res.runs} (+{res.final_runs} fresh / 独立复核)"
            + ("; the run budget ran out / 预算用尽" if res.budget_cut else ""), ""]

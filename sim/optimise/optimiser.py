@@ -23,6 +23,7 @@ from ..stats import mean_ci
 from .design import Design, PackageSpace, StaffingSpace
 from .evaluate import FRESH, Evaluator
 from .feasibility import FEASIBLE, INFEASIBLE, UNDECIDED
+from .budget import best_package_within_budget, best_staffing_within_budget
 from .search import EXHAUSTIVE_REFORMS, Judge, search_package, search_staffing
 from .spec import OptimisationSpec, load_spec, spec_problems
 
@@ -141,7 +142,16 @@ def optimise(
         names = space.names()
     judge = Judge(spec, ev, designs_budget, reps)
     _check_scopes(spec, space, ev, reps)
-    if spec.kind == "staffing":
+    contenders: list = []
+    if spec.objective is not None:
+        if spec.kind == "staffing":
+            chosen, method, notes, contenders = best_staffing_within_budget(spec, space, judge, say)
+        elif len(spec.reforms) <= EXHAUSTIVE_REFORMS:
+            chosen, method, notes, contenders = best_package_within_budget(spec, space, judge, say)
+        else:
+            raise ScenarioError([Problem("objective", f"the lowest KPI within a budget is searched over at most "
+                                                      f"{EXHAUSTIVE_REFORMS} reforms (got {len(spec.reforms)})")], spec.source)
+    elif spec.kind == "staffing":
         chosen, method, notes = search_staffing(spec, space, judge, say)
     else:
         chosen, method, notes = search_package(spec, space, judge, say)
@@ -157,12 +167,18 @@ def optimise(
         "designs_in_split": judge.designs_budget,
         "targets": len(spec.targets),
         "beta_per_decision": judge.beta,
-        "eta": judge.checks[0].eta,
+        "eta": judge.eta,
         "tolerances": {t.describe(): t.epsilon for t in spec.targets},
         "assume_monotone": spec.assume_monotone if spec.kind == "staffing" else None,
         "common_random_numbers": True,
     }
-    en, zh = _statement(spec, judge, chosen, method, candidates, final)
+    if spec.objective is not None:
+        en, zh = _budget_statement(spec, judge, chosen, method, contenders)
+        procedure["name"] = ("paired comparisons with the best under common random numbers (Bonferroni), "
+                             "targets by the Batur-Kim check" if method == "within_budget" else
+                             "greedy marginal allocation, each step a significant paired improvement")
+    else:
+        en, zh = _statement(spec, judge, chosen, method, candidates, final)
     return OptimisationResult(
         spec=spec, seed=seed, fast=fast, kind=spec.kind, method=method, chosen=chosen,
         candidates=candidates, estimates=estimates, final=final, runs=ev.runs, final_runs=final_runs,
@@ -199,6 +215,8 @@ def _final(spec, ev: Evaluator, chosen: Design | None, reps) -> tuple[pd.DataFra
     ev.ensure([(chosen.scenario, reps.final)], counted=False, start=FRESH)
     rows = []
     wanted = [(t.scope, t.kpi, t) for t in spec.targets]
+    if spec.objective is not None:
+        wanted.insert(0, (spec.objective.scope, spec.objective.minimise, None))
     wanted += [(spec.pareto_scope, k, None) for k in spec.pareto if (spec.pareto_scope, k) not in {(w[0], w[1]) for w in wanted}]
     for scope, kpi, t in wanted:
         vals = ev.values(chosen.scenario, scope, kpi, start=FRESH, n=reps.final)
@@ -218,6 +236,8 @@ def _tables(spec: OptimisationSpec, judge: Judge, names: list[str], chosen: Desi
     ev = judge.ev
     rows, est = [], []
     measures = [(t.scope, t.kpi) for t in spec.targets] + [(spec.pareto_scope, k) for k in spec.pareto]
+    if spec.objective is not None:
+        measures.insert(0, (spec.objective.scope, spec.objective.minimise))
     measures = list(dict.fromkeys(measures))
     for d in judge.order:
         v = judge.verdicts[d.key]
@@ -259,6 +279,30 @@ def _front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
         better = ok & (cost <= cost[i]) & (value <= value[i]) & ((cost < cost[i]) | (value < value[i]))
         out[i] = not better.any()
     return out
+
+
+def _budget_statement(spec, judge: Judge, chosen, method: str, contenders) -> tuple[str, str]:
+    o = spec.objective
+    conf = f"{spec.confidence:.0%}"
+    goal = f"the lowest {o.minimise} [{o.scope}] within {o.budget_yuan_per_year:,.0f} yuan a year"
+    targets = (" Targets that must hold: " + "; ".join(t.describe() for t in spec.targets) + ".") if spec.targets else ""
+    if chosen is None:
+        return (f"No design found for {goal}.{targets}", "预算内未找到满足要求的方案。")
+    if method == "greedy":
+        return (f"{goal[0].upper() + goal[1:]}: greedy marginal allocation, a heuristic. Each unit added lowered the KPI "
+                f"significantly in paired comparisons (one-sided, {conf}, common random numbers). The design is not "
+                f"claimed to be the best within the budget.{targets}",
+                f"预算内逐个增配(启发式):每次增配都在配对比较中显著降低指标({conf}单侧),不声称为预算内最优方案。")
+    if contenders:
+        return (f"{goal[0].upper() + goal[1:]}: the chosen package has the lowest mean. With confidence at least {conf}, "
+                f"the best package within the budget is the chosen one or one of {len(contenders)} others not separated "
+                f"from it (listed in the notes). Multiple comparisons with the best, paired under common random numbers, "
+                f"Bonferroni split.{targets}",
+                f"预算内指标最优:所选组合均值最低;在不低于{conf}的置信度下,最优组合为所选组合或其余{len(contenders)}个未能区分的组合之一。")
+    return (f"{goal[0].upper() + goal[1:]}: with confidence at least {conf}, the chosen package is better than every "
+            f"other package within the budget. Multiple comparisons with the best, paired under common random "
+            f"numbers, Bonferroni split.{targets}",
+            f"预算内指标最优:在不低于{conf}的置信度下,所选组合优于预算内其他所有组合。")
 
 
 def _statement(spec, judge: Judge, chosen: Design | None, method: str, cand: pd.DataFrame, final: pd.DataFrame) -> tuple[str, str]:

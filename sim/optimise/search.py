@@ -73,10 +73,11 @@ class Judge:
         self.spec, self.ev, self.reps = spec, evaluator, reps
         self.alpha = 1.0 - spec.confidence
         self.designs_budget = max(1, int(designs_budget))
-        self.beta = self.alpha / (self.designs_budget * len(spec.targets))
+        self.beta = self.alpha / (self.designs_budget * max(1, len(spec.targets)))
         self.checks = [
             FeasibilityCheck(t.threshold, t.is_at_most, t.epsilon, self.beta, reps.first) for t in spec.targets
         ]
+        self.eta = FeasibilityCheck(1.0, True, 1.0, self.beta, reps.first).eta
         self.verdicts: dict[tuple, Verdict] = {}
         self.order: list[Design] = []  # every design met, in the order met
         self.budget_cut = False
@@ -179,11 +180,14 @@ def queueing_bounds(spec: OptimisationSpec, space: StaffingSpace, ev: Evaluator,
         cap = pilot.key[i]
         if util.size == 0 or not np.isfinite(util).any() or cap <= 0:
             continue
-        a = float(np.nanmean(util)) * cap
+        loads = util[np.isfinite(util)] * cap
+        a = float(loads.mean())
         lam = float(np.nanmean(visits)) / day_minutes  # visits per working minute
         if a <= 0 or lam <= 0:
             continue
-        bound = max(v.min, math.floor(a) + 1)
+        # the bound uses the lower 95% confidence limit of the load: noise in the pilot never excludes a design that keeps up
+        a_low = a - (_t975(loads.size - 1) * float(loads.std(ddof=1)) / math.sqrt(loads.size) if loads.size > 1 else a)
+        bound = max(v.min, math.floor(max(a_low, 0.0)) + 1)
         lower[i] = min(bound, v.max)
         c = lower[i]
         for t in spec.targets:
@@ -194,9 +198,16 @@ def queueing_bounds(spec: OptimisationSpec, space: StaffingSpace, ev: Evaluator,
             elif t.kpi == "utilisation" and t.threshold > 0:
                 c = max(c, math.ceil(a / t.threshold))
         start[i] = min(max(c, lower[i]), v.max)
-        notes.append(f"{st}: offered load {a:.2f} servers, {lam * day_minutes:.1f} visits a working day -> at least {lower[i]}, "
+        notes.append(f"{st}: offered load {a:.2f} servers (95% lower limit {a_low:.2f}), {lam * day_minutes:.1f} visits "
+                     f"a working day -> at least {lower[i]}, "
                      f"queueing estimate {start[i]}")
     return lower, start, notes
+
+
+def _t975(df: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, df))
 
 
 def _erlang_staff(a: float, lam: float, kpi: str, threshold: float, most: int) -> int:

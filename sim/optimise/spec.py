@@ -20,6 +20,10 @@ its cost, one-off and per year (one-off costs are spread over
       - {reform: one_window, cost_one_off_yuan: 200000, cost_yuan_per_year: 50000}
       - {reform: fully_online, params: {online_share: 0.6}, cost_one_off_yuan: 800000}
 
+With ``objective: {minimise: KPI, scope: ..., budget_yuan_per_year: N}`` the
+search looks instead for the lowest KPI within the budget (the targets, if
+any, must still hold).
+
 ``limits`` cap or floor sums of staffing variables (the positions a site has
 room for: ``{fields: [windows[a].positions, windows[b].positions], at_most: 12}``);
 designs outside them are never simulated.
@@ -40,7 +44,7 @@ from ..errors import Problem
 from ..kpis import KPIS
 from ..loading import read_spec
 
-__all__ = ["Target", "Variable", "Limit", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec", "spec_problems"]
+__all__ = ["Target", "Objective", "Variable", "Limit", "ReformOption", "Replications", "Fast", "OptimisationSpec", "load_spec", "spec_problems"]
 
 
 class _Spec(BaseModel):
@@ -123,6 +127,23 @@ class ReformOption(_Spec):
         return self.label or self.reform
 
 
+class Objective(_Spec):
+    """The best KPI within a budget, instead of the cheapest design meeting the targets."""
+
+    minimise: str
+    scope: str = "all"
+    budget_yuan_per_year: Money = Field(gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _kpi(self):
+        k = KPIS.get(self.minimise)
+        if k is None:
+            raise ValueError(f"unknown KPI {self.minimise!r} (known: {', '.join(KPIS)})")
+        if k.higher_is_better:
+            raise ValueError(f"{self.minimise} is better when higher: choose a KPI where less is better (a time, a wait, trips)")
+        return self
+
+
 class Limit(_Spec):
     """A cap (or floor) on the sum of some staffing variables: positions a site has room for, a department's staff."""
 
@@ -167,7 +188,8 @@ class OptimisationSpec(_Spec):
     scenario: str
     seed: int = Field(default=2026, ge=0)
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    targets: tuple[Target, ...] = Field(min_length=1)
+    targets: tuple[Target, ...] = ()
+    objective: Objective | None = Field(default=None, description="the lowest KPI within a budget (the targets, if any, must hold too)")
     staffing: tuple[Variable, ...] = ()
     limits: tuple[Limit, ...] = Field(default=(), description="caps or floors on sums of staffing variables")
     reforms: tuple[ReformOption, ...] = ()
@@ -186,6 +208,8 @@ class OptimisationSpec(_Spec):
 
     @model_validator(mode="after")
     def _what(self):
+        if not self.targets and self.objective is None:
+            raise ValueError("give targets (the cheapest design that meets them) or an objective (the lowest KPI within a budget)")
         if bool(self.staffing) == bool(self.reforms):
             raise ValueError("give either staffing (variables to set) or reforms (a package to choose), not both or neither")
         fields = [v.field for v in self.staffing]
