@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import load_scenario
+from sim import load_scenario, simulate
+from sim.optimise.evaluate import FRESH
 from sim.optimise import load_spec, optimise
 from tests.helpers import single_station
 from tests.test_cli import cli
@@ -108,6 +109,12 @@ def test_the_command_writes_a_ready_to_run_design_and_its_evidence(capsys, tmp_p
     final = pd.read_csv(out / "final.csv")
     row = final[final["kpi"] == "wait_minutes_mean"].iloc[0]
     assert row["n"] == 6 and row["met"] == "yes" and row["ci_high"] <= 1.0
+    # the final check's replications are fresh: numbered from 1,000,000, never run by the search
+    fresh = [simulate(best, seed=3, replication=FRESH + r).kpi("wait_minutes_mean", "station:w") for r in range(6)]
+    assert row["mean"] == pytest.approx(sum(fresh) / 6, rel=1e-12)
+    est = pd.read_csv(out / "estimates.csv")
+    searched = est[(est["design"] == "w=6") & (est["kpi"] == "wait_minutes_mean")].iloc[0]
+    assert searched["mean"] != pytest.approx(row["mean"], rel=1e-6)
 
 
 def test_json_output_is_the_result_and_the_exit_status_says_whether_a_design_was_found(capsys, tmp_path, mmc_file):

@@ -76,6 +76,8 @@ class FeasibilityCheck:
         if r < self.n0:
             return math.inf
         s2 = float(np.var(y[: self.n0], ddof=1))
+        if not math.isfinite(s2):
+            return math.inf
         return max(0.0, (self.n0 - 1) * s2 * self.eta / self.epsilon - self.epsilon * r / 2.0) / r
 
     def replications_to_close(self, values) -> int:
@@ -84,6 +86,8 @@ class FeasibilityCheck:
         if y.size < self.n0:
             return self.n0
         s2 = float(np.var(y[: self.n0], ddof=1))
+        if not math.isfinite(s2):
+            return self.n0  # a value that is not a number decides at once (infeasible)
         return max(self.n0, math.ceil(2.0 * self.eta * (self.n0 - 1) * s2 / self.epsilon**2))
 
     def decide(self, values) -> str:
