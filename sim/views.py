@@ -315,6 +315,8 @@ def optimisation_text(res) -> str:
     if res.chosen is None:
         out += ["no design meets every target / 没有方案满足全部目标", "",
                 *hanging(res.statement_en, WIDTH, 2), *hanging(res.statement_zh, WIDTH, 2)]
+        for n in res.notes:
+            out += hanging("note: " + n, WIDTH, 2)
         return "\n".join(out)
     c = res.chosen
     cost = f"{c.cost_yuan_per_year:,.0f} yuan a year / 元每年"

@@ -125,9 +125,11 @@ def test_decisions_on_hand_made_sequences():
     assert chk.half_width([1, 2]) == math.inf
     assert chk.replications_to_close([1, 2]) == 3
     assert chk.decide([]) == UNDECIDED
-    # a replication without a value (NaN: nothing measured) cannot show the target met
-    assert chk.decide([1.0, float("nan"), 2.0]) == INFEASIBLE
-    assert chk.decide([1.0, 2.0, 3.0, float("nan")]) == INFEASIBLE
+    # a replication without a value (NaN: nothing measured) is left out; an infinite value cannot meet a target
+    assert chk.decide([1.0, float("nan"), 2.0]) == UNDECIDED  # two measured values, fewer than n0
+    for seq in ([6.0, 8.0, 10.0], [1.0, 2.0, 3.0], [20.0, 21.0, 22.0]):
+        assert chk.decide(seq + [float("nan")]) == chk.decide(seq)
+        assert chk.decide([seq[0], float("nan"), *seq[1:]]) == chk.decide(seq)
     assert chk.decide([1.0, float("inf"), 2.0]) == INFEASIBLE
     assert chk.decide([float("nan")]) == UNDECIDED  # before n0 nothing is decided at all
 

@@ -72,6 +72,7 @@ class FeasibilityCheck:
     def half_width(self, values) -> float:
         """R(r)/r: how far the running mean must be from the threshold for a decision now."""
         y, _ = self._signed(values)
+        y = y[~np.isnan(y)]
         r = y.size
         if r < self.n0:
             return math.inf
@@ -83,6 +84,7 @@ class FeasibilityCheck:
     def replications_to_close(self, values) -> int:
         """The replication count at which the region closes (a decision is certain by then)."""
         y, _ = self._signed(values)
+        y = y[~np.isnan(y)]
         if y.size < self.n0:
             return self.n0
         s2 = float(np.var(y[: self.n0], ddof=1))
@@ -95,14 +97,18 @@ class FeasibilityCheck:
 
         The check is made after every replication from ``n0`` on, and the
         first boundary crossed decides, so the answer does not depend on how
-        many replications were added at a time.  A value that is not a number
-        (the KPI was not measured in a replication: no case of that type
-        finished) decides INFEASIBLE: the target cannot be shown met.
+        many replications were added at a time.  A replication in which the
+        KPI was not measured (NaN: no visit to a station, no case of a type)
+        is left out: the check runs on the replications that measured it.
+        (Replications share their arrivals across designs, so counting such a
+        replication against a design would condemn every design at once.)
+        An infinite value decides INFEASIBLE.
         """
         y, q = self._signed(values)
+        y = y[~np.isnan(y)]  # a replication that did not measure the KPI tells nothing about it
         if y.size < self.n0:
             return UNDECIDED
-        if not np.isfinite(y).all():
+        if np.isinf(y).any():
             return INFEASIBLE
         r = np.arange(1, y.size + 1, dtype=float)[self.n0 - 1:]
         total = np.cumsum(y)[self.n0 - 1:]

@@ -81,6 +81,7 @@ class Judge:
         self.verdicts: dict[tuple, Verdict] = {}
         self.order: list[Design] = []  # every design met, in the order met
         self.budget_cut = False
+        self.notes: list[str] = []  # what the search could not do, for the result's notes
 
     @property
     def evaluated(self) -> int:
@@ -145,16 +146,17 @@ class Judge:
                 v.note = f"still undecided after {v.replications} replications (the most per design)"
         return [out[d.key] for d in designs]
 
+    def gap(self, d: Design, t) -> float:
+        """How far the design's mean is past target ``t``'s threshold, in tolerances (> 0: on the wrong side)."""
+        vals = self.ev.values(d.scenario, t.scope, t.kpi)
+        m = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
+        if not math.isfinite(m):
+            return math.inf
+        return ((m - t.threshold) if t.is_at_most else (t.threshold - m)) / t.epsilon
+
     def shortfall(self, d: Design) -> float:
         """How far a design's estimates miss the targets, in tolerances (0 when every mean meets its target)."""
-        total = 0.0
-        for t in self.spec.targets:
-            m = float(np.nanmean(self.ev.values(d.scenario, t.scope, t.kpi))) if self.ev.have(d.scenario) else math.nan
-            if not math.isfinite(m):
-                return math.inf
-            gap = (m - t.threshold) if t.is_at_most else (t.threshold - m)
-            total += max(0.0, gap / t.epsilon)
-        return total
+        return sum(max(0.0, self.gap(d, t)) for t in self.spec.targets)
 
 
 # -- queueing bounds for staffing -------------------------------------------------------------------
@@ -251,7 +253,7 @@ def search_staffing(spec: OptimisationSpec, space: StaffingSpace, judge: Judge, 
         judge.note(pilot, PILOT)
     if spec.assume_monotone:
         _settle_by_monotonicity(judge)
-    return chosen, method, notes
+    return chosen, method, notes + judge.notes
 
 
 def _settle_by_monotonicity(judge: Judge) -> None:
@@ -304,16 +306,22 @@ def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Desig
             infeasible.append(x)
         if not room():
             return None
-        # targets of one station, not yet shown met, point at that station's variables: add a unit to each at once
-        open_targets = [t for t, b in zip(spec.targets, v.by_target) if b != FEASIBLE]
-        stations = {t.scope.split(":", 1)[1] for t in open_targets if t.scope.startswith("station:")}
-        aimed = [i for i, st in enumerate(own) if st in stations and x[i] < variables[i].max]
-        aimed_x = tuple(k + (i in aimed) for i, k in enumerate(x))
-        if aimed and all(t.scope.startswith("station:") for t in open_targets) and space.within_limits(aimed_x):
-            x = aimed_x
-            (v,) = judge.judge([space.design(x)])
-            say(f"  up (stations short of their targets): {space.label(x)} ({v.decision})")
-            continue
+        # targets of one station, not yet shown met, point at that station's variables
+        open_targets = [(t, b) for t, b in zip(spec.targets, v.by_target) if b != FEASIBLE]
+        if open_targets and all(t.scope.startswith("station:") for t, _ in open_targets):
+            gaps = {id(t): judge.gap(space.design(x), t) for t, _ in open_targets}
+            # a unit for every station whose mean misses its target (or that is declared infeasible) ...
+            short = {t.scope.split(":", 1)[1] for t, b in open_targets if b == INFEASIBLE or gaps[id(t)] > 0}
+            if not short:  # ... else every mean meets its target, only not surely: one unit where the margin is thinnest
+                t_close = max((t for t, _ in open_targets), key=lambda t: gaps[id(t)])
+                short = {t_close.scope.split(":", 1)[1]}
+            aimed = [i for i, st in enumerate(own) if st in short and x[i] < variables[i].max]
+            aimed_x = tuple(k + (i in aimed) for i, k in enumerate(x))
+            if aimed and space.within_limits(aimed_x):
+                x = aimed_x
+                (v,) = judge.judge([space.design(x)])
+                say(f"  up (stations short of their targets): {space.label(x)} ({v.decision})")
+                continue
         # otherwise: try a unit more of each variable and take the best reduction of the shortfall per yuan
         ups = [tuple(k + (j == i) for j, k in enumerate(x)) for i in range(len(x)) if x[i] < variables[i].max]
         ups = [u for u in ups if space.within_limits(u)]
@@ -331,6 +339,12 @@ def _local(spec, space: StaffingSpace, judge: Judge, lower, start, say) -> Desig
                 unit = max(d.cost_yuan_per_year - space.cost(x), 1e-9)
                 gain = here - judge.shortfall(d) if d.scenario is not None else -math.inf
                 scored.append((-(gain / unit), d.cost_yuan_per_year, d.key))
+            if here == 0 and all(-sc[0] <= 0 for sc in scored):
+                judge.notes.append(
+                    f"{space.label(x)} meets every target on average but could not be shown to within "
+                    f"{judge.reps.most} replications, and no single unit more moves the estimates: raise "
+                    "replications.most or the tolerances")
+                return None
             x = min(scored)[2]
         v = judge.verdicts[x]
         say(f"  up: {space.label(x)} ({v.decision})")
