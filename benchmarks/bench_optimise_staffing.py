@@ -26,7 +26,7 @@ Two variants solve it, each in its own fresh process per round:
 
 * ``optimiser``: ``sim.optimise.optimise`` as shipped (the Batur-Kim
   sequential feasibility check, Bonferroni over designs x targets);
-* ``baseline``: the same search (``sim.optimise.search.search_staffing``, the
+* ``baseline``: the same search (``sim.optimise.staffing.search_staffing``, the
   same pilot, start, moves and budget) with a judge that gives every design
   exactly ``most`` replications and declares it feasible when the sample
   mean of every target meets its threshold, infeasible otherwise
@@ -92,7 +92,8 @@ from sim.optimise import load_spec, optimise  # noqa: E402
 from sim.optimise.design import StaffingSpace  # noqa: E402
 from sim.optimise.evaluate import FRESH, Evaluator  # noqa: E402
 from sim.optimise.feasibility import FEASIBLE, INFEASIBLE, UNDECIDED  # noqa: E402
-from sim.optimise.search import INVALID, PILOT, Judge, Verdict, search_staffing  # noqa: E402
+from sim.optimise.judge import INVALID, PILOT, Judge, Verdict  # noqa: E402
+from sim.optimise.staffing import search_staffing  # noqa: E402
 from sim.queueing import erlang_c  # noqa: E402
 from sim.stats import mean_ci  # noqa: E402
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from .design import Design, PackageSpace, StaffingSpace
 from .feasibility import FEASIBLE
-from .search import STEP, Judge, queueing_bounds
+from .judge import STEP, Judge
+from .staffing import queueing_bounds
 
 __all__ = ["best_package_within_budget", "best_staffing_within_budget", "paired_upper"]
 

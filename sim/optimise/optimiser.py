@@ -16,15 +16,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, ScenarioError
-from ..kpis import KPIS
 from ..scenario import Scenario
 from ..runner import shortened
 from ..stats import mean_ci
 from .design import Design, PackageSpace, StaffingSpace
 from .evaluate import FRESH, Evaluator
-from .feasibility import FEASIBLE, INFEASIBLE, UNDECIDED
+from .feasibility import UNDECIDED
 from .budget import best_package_within_budget, best_staffing_within_budget
-from .search import EXHAUSTIVE_REFORMS, Judge, search_package, search_staffing
+from .judge import Judge
+from .packages import EXHAUSTIVE_REFORMS, search_package
+from .staffing import search_staffing
 from .spec import OptimisationSpec, load_spec, spec_problems
 
 __all__ = ["OptimisationResult", "optimise"]
@@ -217,7 +218,6 @@ def _final(spec, ev: Evaluator, chosen: Design | None, reps) -> tuple[pd.DataFra
     cols = ["scope", "kpi", "mean", "ci_low", "ci_high", "n", "target", "met"]
     if chosen is None:
         return pd.DataFrame(columns=cols), 0
-    before = ev.runs
     ev.ensure([(chosen.scenario, reps.final)], counted=False, start=FRESH)
     rows = []
     wanted = [(t.scope, t.kpi, t) for t in spec.targets]
