@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from sim import ScenarioError
+from sim import ScenarioError, load_scenario
 from sim.optimise import load_spec, optimise
 from sim.optimise.budget import paired_upper
 from tests.helpers import single_station
@@ -80,6 +80,10 @@ fast: {{replications: {{first: 4, most: 8, final: 3}}, horizon_scale: 0.2, budge
     est = res.estimates[res.estimates["kpi"] == "fee_yuan_mean"].set_index("design")["mean"]
     assert est["waive20 + waive50"] == pytest.approx(0.4 * est["(no reform)"], rel=1e-9)
     assert est["waive50"] == pytest.approx(0.5 * est["(no reform)"], rel=1e-9)
+    # the design handed back is the planner's scenario with the package: full horizon, not the fast run's
+    written = load_scenario(OPENING)
+    assert res.scenario.run == written.run and res.scenario.name.endswith("optimised: waive20 + waive50")
+    assert res.scenario.item("seal_carving").fee_yuan == pytest.approx(0.4 * written.item("seal_carving").fee_yuan)
 
 
 def test_an_objective_on_a_kpi_where_more_is_better_is_refused(tmp_path, mmc_file):

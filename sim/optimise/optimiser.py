@@ -49,11 +49,12 @@ class OptimisationResult:
     statement_en: str = ""
     statement_zh: str = ""
     notes: tuple[str, ...] = ()
+    best_scenario: Scenario | None = None  # the chosen design on the spec's scenario as written (full horizon), renamed
 
     @property
     def scenario(self) -> Scenario | None:
-        """The chosen design, ready to run."""
-        return None if self.chosen is None else self.chosen.scenario
+        """The chosen design, ready to run: the spec's scenario with the design applied (with ``fast``, its full run settings)."""
+        return self.best_scenario
 
     def to_json_dict(self) -> dict:
         from .. import __version__
@@ -73,7 +74,7 @@ class OptimisationResult:
                 "design": self.chosen.label,
                 "cost_yuan_per_year": num(self.chosen.cost_yuan_per_year),
                 "cost_one_off_yuan": num(self.chosen.cost_one_off_yuan),
-                "scenario_hash": self.chosen.scenario.content_hash(),
+                "scenario_hash": self.best_scenario.content_hash() if self.best_scenario is not None else None,
             },
             "final": [
                 {k: (num(v) if isinstance(v, (float, np.floating)) else (int(v) if isinstance(v, (np.integer,)) else v))
@@ -122,9 +123,8 @@ def optimise(
     seed = spec.seed if seed is None else int(seed)
     reps = spec.fast.replications if fast else spec.replications
     budget = spec.fast.budget_runs if fast else spec.budget_runs
-    base = load_scenario(spec.scenario_path())
-    if fast:
-        base = shortened(base, spec.fast.horizon_scale)
+    written = load_scenario(spec.scenario_path())
+    base = shortened(written, spec.fast.horizon_scale) if fast else written
     executor = executor or LocalExecutor(workers)
     ev = Evaluator(seed=seed, budget_runs=budget, executor=executor, progress=progress)
 
@@ -186,7 +186,12 @@ def optimise(
                              "greedy marginal allocation, each step a significant paired improvement")
     else:
         en, zh = _statement(spec, judge, chosen, method, candidates, final)
+    best = None
+    if chosen is not None:  # the design on the scenario as written: a fast run's short horizon is not the planner's
+        full = chosen if not fast else type(space)(spec, written).design(chosen.key)
+        best = full.scenario.evolve(name=f"{written.name} - optimised: {chosen.label}"[:500])
     return OptimisationResult(
+        best_scenario=best,
         spec=spec, seed=seed, fast=fast, kind=spec.kind, method=method, chosen=chosen,
         candidates=candidates, estimates=estimates, final=final, runs=ev.runs, final_runs=final_runs,
         budget_cut=judge.budget_cut, procedure=procedure, statement_en=en, statement_zh=zh, notes=tuple(notes),
