@@ -165,3 +165,41 @@ def test_limits_keep_designs_out_of_the_search(tmp_path, mmc_file):
     bad = STAFF + 'limits:\n  - {fields: ["windows[v].positions"], at_most: 5}\n'
     with pytest.raises(Exception, match=r"limits\[0\]: 'windows\[v\].positions' is not one of the staffing fields"):
         load_spec(_spec(tmp_path, mmc_file, bad, "bad.yaml"))
+
+
+HOSTILE = {
+    "not-a-mapping": "- just\n- a list\n",
+    "empty": "",
+    "tab-indented": "name: x\n\tscenario: y\n",
+    "unknown-field": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: []\nbogus: 1\n",
+    "targets-not-a-list": "name: t\nscenario: {s}\ntargets: 5\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "min-as-text": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: one, max: 2, cost_yuan_per_year: 1}}]\n",
+    "negative-cost": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: -5}}]\n",
+    "nan-threshold": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: .nan}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "confidence-above-one": "name: t\nscenario: {s}\nconfidence: 1.5\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "n0-of-one": "name: t\nscenario: {s}\nreplications: {{first: 1}}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "zero-budget": "name: t\nscenario: {s}\nbudget_runs: 0\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "absurd-bounds": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 100000000, cost_yuan_per_year: 1}}]\n",
+    "params-not-a-mapping": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nreforms: [{{reform: fully_online, params: [1, 2]}}]\n",
+    "field-is-not-a-number": "name: t\nscenario: {s}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].name', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "scenario-is-a-directory": "name: t\nscenario: {d}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+    "scenario-is-broken": "name: t\nscenario: {b}\ntargets: [{{kpi: cases, at_least: 1}}]\nstaffing: [{{field: 'windows[w].positions', min: 1, max: 2, cost_yuan_per_year: 1}}]\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_specs_are_messages_never_tracebacks(capsys, tmp_path, mmc_file, case):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: b\nsites: []\n", encoding="utf-8")
+    f = tmp_path / "spec.yaml"
+    f.write_text(HOSTILE[case].format(s=mmc_file, d=tmp_path, b=broken), encoding="utf-8")
+    rc, out, err = cli(capsys, "optimise", f, "--workers", "1")
+    assert rc == 2, (case, rc, err)
+    assert out == "" and "Traceback" not in err and str(tmp_path) in err, (case, err)
+
+
+def test_a_spec_that_is_not_text_is_a_message(capsys, tmp_path):
+    f = tmp_path / "spec.yaml"
+    f.write_bytes(b"\xff\xfe\x00binary\x00")
+    rc, out, err = cli(capsys, "optimise", f)
+    assert rc == 2 and "not UTF-8" in err and "Traceback" not in err
