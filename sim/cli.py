@@ -1,4 +1,4 @@
-"""Command line: ``approval-sim run | validate | compare | bottlenecks | attribute | experiment | sweep | optimise | reforms | report``.
+"""Command line: ``approval-sim run | validate | compare | bottlenecks | attribute | experiment | sweep | optimise | web | reforms | report``.
 
 A thin layer over the Python API; what it prints is built in :mod:`sim.views`.
 Bad input (files, fields, options) is reported as ``file: field.path: what
@@ -351,6 +351,20 @@ def cmd_optimise(args) -> int:
     return 0 if res.chosen is not None else 1
 
 
+def cmd_web(args) -> int:
+    """The planners' page: ``streamlit run sim/web/app.py`` on this machine only, nothing opened outside."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ScenarioError([Problem("web", "the page needs Streamlit: pip install -e '.[web]'")], "approval-sim web")
+    app = Path(__file__).resolve().parent / "web" / "app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+           "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"approval-sim web: http://{args.address}:{args.port} (Ctrl-C stops it) / 规划人员网页", file=sys.stderr)
+    return subprocess.call(cmd)
+
+
 def cmd_experiment(args) -> int:
     from .experiments import list_experiments, run_experiment
 
@@ -461,6 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--out", default=None, help="new directory for the chosen scenario, the tables and the Pareto chart")
     o.set_defaults(func=cmd_optimise)
     _add_execution_options(o)
+
+    g = sub.add_parser("web", help="the planners' page in a browser: pick a scenario, switch reforms on, compare")
+    g.add_argument("--port", type=_positive_int, default=8501, help="port (default 8501)")
+    g.add_argument("--address", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    g.set_defaults(func=cmd_web)
 
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")

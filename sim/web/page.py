@@ -1,0 +1,141 @@
+"""What the web page does, without the web framework: scenarios, reform forms, reformed files, result tables.
+
+The Streamlit script (:mod:`sim.web.app`) only lays these out, so the page's
+logic is tested like the rest of the library.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ..errors import Problem, ScenarioError
+from ..kpis import KPIS
+from ..reforms import REFORMS, apply_reform
+from ..scenario import Scenario
+
+__all__ = ["shipped_scenarios", "load_upload", "reform_fields", "parse_params", "reformed", "reformed_file",
+           "comparison_view", "TEXT"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TEXT = {  # every label of the page in both languages
+    "title": ("Approval-process reform simulator", "审批流程再造仿真"),
+    "scenario": ("Scenario", "场景"),
+    "shipped": ("A shipped place", "内置案例"),
+    "upload": ("Upload a scenario file (YAML)", "上传场景文件(YAML)"),
+    "reforms": ("Reforms to switch on", "启用的改革措施"),
+    "params": ("Parameters of", "参数:"),
+    "reps": ("Replications", "重复次数"),
+    "seed": ("Seed", "随机种子"),
+    "run": ("Run the comparison", "运行对比"),
+    "running": ("Running", "运行中"),
+    "results": ("Base against reformed, paired (common random numbers), 95% CIs", "改革前后对比(共同随机数配对,95%置信区间)"),
+    "download_file": ("Download the reformed file (YAML)", "下载改革后场景文件(YAML)"),
+    "download_table": ("Download the table (CSV)", "下载结果表(CSV)"),
+    "bad": ("The scenario or a reform has a problem", "场景或改革措施有误"),
+}
+
+
+def shipped_scenarios(root: Path | None = None) -> dict[str, Path]:
+    """Name -> path of every scenario file in ``scenarios/``."""
+    folder = (root or ROOT) / "scenarios"
+    if not folder.is_dir():
+        folder = Path.cwd() / "scenarios"
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_upload(data: bytes, name: str = "upload.yaml") -> Scenario:
+    """A scenario from an uploaded file's bytes; problems as :class:`ScenarioError` naming the file."""
+    from ..errors import format_path
+    from ..loading import with_positions
+    from ..yaml_source import YamlProblem, parse_yaml
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem("(file)", "not UTF-8 text")], name) from None
+    try:
+        parsed, positions = parse_yaml(text)
+    except YamlProblem as exc:
+        where = format_path(exc.path) if exc.path else "(file)"
+        raise ScenarioError([Problem(where, exc.reason, exc.line, exc.column)], name) from None
+    if isinstance(parsed, dict) and "base" in parsed:
+        raise ScenarioError([Problem("base", "a reformed file names its base file: upload the base scenario and "
+                                             "switch its reforms on here")], name)
+    try:
+        return Scenario.from_dict(parsed)
+    except ScenarioError as exc:
+        raise with_positions(exc, positions, name) from None
+
+
+def reform_fields(name: str) -> list[tuple[str, str, str, bool]]:
+    """(parameter, default as YAML text, description, required) for each parameter of a reform: the form's fields."""
+    out = []
+    for p in REFORMS[name].parameters:
+        required = p.default is inspect.Parameter.empty
+        default = "" if required else yaml.safe_dump(p.default, default_flow_style=True, allow_unicode=True).strip()
+        if default.endswith("\n..."):
+            default = default[:-4].strip()
+        out.append((p.name, default.removesuffix("...").strip(), p.description, required))
+    return out
+
+
+def parse_params(name: str, texts: dict[str, str]) -> dict[str, Any]:
+    """The parameters typed into a reform's form (YAML values); empty optional fields keep their defaults."""
+    params, problems = {}, []
+    required = {f[0] for f in reform_fields(name) if f[3]}
+    for key, text in texts.items():
+        if not text.strip():
+            if key in required:
+                problems.append(Problem(f"{name}.{key}", "required: type a value"))
+            continue
+        try:
+            params[key] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problems.append(Problem(f"{name}.{key}", f"not a YAML value ({str(exc).splitlines()[0]})"))
+    if problems:
+        raise ScenarioError(problems, "reforms")
+    return params
+
+
+def reformed(base: Scenario, plan: list[tuple[str, dict]]) -> Scenario:
+    """The base with the reforms applied in order (a ScenarioError names the reform that failed)."""
+    s = base
+    for name, params in plan:
+        try:
+            s = apply_reform(s, name, **params)
+        except ScenarioError as exc:
+            raise ScenarioError([Problem(f"{name}.{p.path}", p.message) for p in exc.problems], "reforms") from None
+    return s
+
+
+def reformed_file(base_ref: str, plan: list[tuple[str, dict]], name: str) -> str:
+    """A reformed scenario file (``base:`` + ``reforms:``) that loads back to the same scenario."""
+    doc = {"base": base_ref, "name": name, "reforms": [{"reform": r, **p} for r, p in plan]}
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def comparison_view(table: pd.DataFrame, lang: str = "en", scope: str = "all") -> pd.DataFrame:
+    """The comparison table for the page: KPI in the chosen language, base and reformed means, 压缩率 with CI."""
+    t = table[table["scope"] == scope]
+    base = t[t["index"] == 0].set_index("kpi")
+    new = t[t["index"] == 1].set_index("kpi")
+    rows = []
+    for kpi in new.index:
+        k = KPIS.get(kpi)
+        label = (k.zh if lang == "zh" else k.en) if k else kpi
+        b, r = base.loc[kpi], new.loc[kpi]
+        rows.append({
+            ("指标" if lang == "zh" else "KPI"): f"{label} ({kpi})",
+            ("改革前" if lang == "zh" else "base"): b["mean"],
+            ("改革后" if lang == "zh" else "reformed"): r["mean"],
+            ("95%置信区间" if lang == "zh" else "95% CI"): f"[{r['ci_low']:.3g}; {r['ci_high']:.3g}]",
+            ("压缩率" if lang == "zh" else "compression"): r["compression_mean"],
+            ("压缩率区间" if lang == "zh" else "compression CI"): f"[{r['compression_ci_low']:.3g}; {r['compression_ci_high']:.3g}]",
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,134 @@
+"""The planners' page: its logic (forms, reformed files, tables, background jobs) and the page itself, headless.
+
+The page is driven with Streamlit's own test harness (``AppTest``): load the
+Yumen citizen centre, switch on one-window acceptance and cross-authorisation,
+run the comparison, read the table.  Bad input shows the message and leaves
+finished work alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from sim import ScenarioError, load_scenario  # noqa: E402
+from sim.compare import compare  # noqa: E402
+from sim.reforms import apply_reform  # noqa: E402
+from sim.web.jobs import JobStore  # noqa: E402
+from sim.web.page import comparison_view, load_upload, parse_params, reform_fields, reformed, reformed_file  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "sim" / "web" / "app.py")
+YUMEN = ROOT / "scenarios" / "yumen_citizen_centre_before.yaml"
+ASSIGN = "{veterans: hrss_window, disabled: civil_window, archives: civil_window, health: medins_window, forestry: property_window}"
+
+
+def _short(s):
+    return s.evolve(run={**s.run.model_dump(), "horizon_working_days": 5.0, "warmup_working_days": 1.0})
+
+
+def test_reform_forms_come_from_the_catalogue_and_parse_yaml_values():
+    fields = {f[0]: f for f in reform_fields("cross_authorisation")}
+    assert fields["assign"][3] is True and fields["assign"][1] == ""  # required, no default
+    assert fields["decision_minutes"][1] == "10.0" and fields["decide_at_window"][1] == "true"
+    assert parse_params("cross_authorisation", {"assign": ASSIGN, "decision_minutes": "12"}) == {
+        "assign": yaml.safe_load(ASSIGN), "decision_minutes": 12}
+    with pytest.raises(ScenarioError, match="cross_authorisation.assign: required"):
+        parse_params("cross_authorisation", {"assign": "  "})
+    with pytest.raises(ScenarioError, match="not a YAML value"):
+        parse_params("one_window", {"windows": "[unclosed"})
+
+
+def test_a_reformed_file_from_the_page_loads_back_to_the_same_scenario(tmp_path):
+    base = load_scenario(YUMEN)
+    # cross-authorisation first: one-window acceptance pools the window groups it assigns to
+    plan = [("cross_authorisation", parse_params("cross_authorisation", {"assign": ASSIGN})), ("one_window", {})]
+    after = reformed(base, plan)
+    f = tmp_path / "reformed.yaml"
+    (tmp_path / YUMEN.name).write_text(YUMEN.read_text(encoding="utf-8"), encoding="utf-8")
+    f.write_text(reformed_file(YUMEN.name, plan, "page test"), encoding="utf-8")
+    again = load_scenario(f)
+    assert again.model_hash() == after.model_hash()
+    expected = apply_reform(apply_reform(base, "cross_authorisation", assign=yaml.safe_load(ASSIGN)), "one_window")
+    assert after.model_hash() == expected.model_hash()
+
+
+def test_a_broken_upload_is_a_message_naming_the_line():
+    with pytest.raises(ScenarioError) as info:
+        load_upload(b"name: x\nsites: [\n", "mine.yaml")
+    assert "mine.yaml" in str(info.value)
+    with pytest.raises(ScenarioError, match="positions"):
+        text = YUMEN.read_text(encoding="utf-8").replace("positions: 4,", "positions: -4,", 1)
+        load_upload(text.encode("utf-8"), "negative.yaml")
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        load_upload(b"\xff\xfe", "binary.yaml")
+
+
+def test_background_jobs_are_kept_by_what_they_compute_and_equal_a_plain_comparison():
+    base = _short(load_scenario(YUMEN))
+    after = reformed(base, [("one_window", {})])
+    store = JobStore(threads=1)
+    job = store.submit(base, after, 2, 7)
+    assert store.submit(base, after, 2, 7) is job  # a second visitor or a rerun finds the same job
+    _, table = job.future.result(timeout=300)
+    _, plain = compare([base, after], 2, 7)
+    pd.testing.assert_frame_equal(table, plain)
+    assert job.done == job.total == 4
+    view = comparison_view(table, "zh")
+    assert list(view.columns)[:3] == ["指标", "改革前", "改革后"] and "平均办理时长(工作日)" in " ".join(view["指标"])
+
+
+def test_the_page_loads_yumen_switches_reforms_on_and_shows_the_comparison():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert at.selectbox[0].value == "yumen_citizen_centre_before"
+    at.multiselect[0].set_value(["cross_authorisation", "one_window"]).run()
+    assert at.error  # cross-authorisation needs its assignment: the message is shown, nothing runs
+    assert "cross_authorisation.assign: required" in at.error[0].value
+    at.text_input(key="cross_authorisation.assign").input(ASSIGN).run()
+    assert not at.error
+    at.number_input[0].set_value(2).run()
+    at.button[0].click().run(timeout=600)  # the page reruns itself until the background job is done
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "lead_time_working_days_mean" in " ".join(table.iloc[:, 0]) and len(table) > 10
+    at.sidebar.radio[0].set_value("zh").run(timeout=60)
+    assert at.title[0].value == "审批流程再造仿真"
+    assert list(at.dataframe[0].value.columns)[:3] == ["指标", "改革前", "改革后"]  # the finished job, not a new run
+
+
+def test_approval_sim_web_serves_the_page_on_this_machine():
+    """The command starts the server on the given port, bound to 127.0.0.1; the page's health check answers."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = Path(sys.executable).parent / "approval-sim"
+    proc = subprocess.Popen([str(exe), "web", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, body = time.monotonic() + 60, ""
+        while time.monotonic() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert body == "ok"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert f"http://127.0.0.1:{port}" in proc.stderr.read()
