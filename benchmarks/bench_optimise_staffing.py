@@ -92,7 +92,7 @@ from sim.optimise import load_spec, optimise  # noqa: E402
 from sim.optimise.design import StaffingSpace  # noqa: E402
 from sim.optimise.evaluate import FRESH, Evaluator  # noqa: E402
 from sim.optimise.feasibility import FEASIBLE, INFEASIBLE, UNDECIDED  # noqa: E402
-from sim.optimise.judge import INVALID, PILOT, Judge, Verdict  # noqa: E402
+from sim.optimise.judge import PILOT, Judge, Verdict  # noqa: E402
 from sim.optimise.staffing import search_staffing  # noqa: E402
 from sim.queueing import erlang_c  # noqa: E402
 from sim.stats import mean_ci  # noqa: E402
@@ -229,22 +229,12 @@ class FixedReplicationsJudge(Judge):
 
     No sequential sampling, no tolerance, no error split: what a user does
     by hand with a fixed number of replications per candidate.  A
-    replication without a value (no visit at the station) misses the
-    target, as in the optimiser's check.
+    replication without a value (no visit at the station) is left out of
+    that target's mean, as in the optimiser's check.
     """
 
     def judge(self, designs):
-        out = {}
-        live = []
-        for d in designs:
-            if d.key not in self.verdicts:
-                self.order.append(d)
-            if d.scenario is None:
-                out[d.key] = self.verdicts[d.key] = Verdict(INVALID, note=d.problem)
-            elif d.key in self.verdicts and self.verdicts[d.key].decision in (FEASIBLE, INFEASIBLE):
-                out[d.key] = self.verdicts[d.key]
-            elif all(d.key != e.key for e in live):
-                live.append(d)
+        out, live = self.undecided(designs)
         if live and not self.ev.ensure([(d.scenario, self.reps.most) for d in live]):
             self.budget_cut = True
         for d in live:
@@ -255,7 +245,8 @@ class FixedReplicationsJudge(Judge):
                 by = []
                 for t in self.spec.targets:
                     y = self.ev.values(d.scenario, t.scope, t.kpi, n=self.reps.most)
-                    m = float(np.mean(y)) if np.isfinite(y).all() else math.nan
+                    y = y[~np.isnan(y)]  # a replication that did not measure the KPI is left out, as in the optimiser's check
+                    m = float(np.mean(y)) if y.size and np.isfinite(y).all() else math.nan
                     ok = math.isfinite(m) and (m <= t.threshold if t.is_at_most else m >= t.threshold)
                     by.append(FEASIBLE if ok else INFEASIBLE)
                 v = Verdict(FEASIBLE if all(b == FEASIBLE for b in by) else INFEASIBLE, by, n)

@@ -82,10 +82,10 @@ class Judge:
             dec = UNDECIDED
         return Verdict(dec, by, n)
 
-    def judge(self, designs: list[Design]) -> list[Verdict]:
-        """Decide every design (more replications while undecided, up to ``most`` each, within the budget)."""
+    def undecided(self, designs: list[Design]) -> tuple[dict[tuple, Verdict], list[Design]]:
+        """(verdicts already final, by key; the designs still to judge, each once), noting every design met."""
         out: dict[tuple, Verdict] = {}
-        live = []
+        live: list[Design] = []
         for d in designs:
             if d.key not in self.verdicts:
                 self.order.append(d)
@@ -93,8 +93,13 @@ class Judge:
                 out[d.key] = self.verdicts[d.key] = Verdict(INVALID, note=d.problem)
             elif d.key in self.verdicts and self.verdicts[d.key].decision in (FEASIBLE, INFEASIBLE):
                 out[d.key] = self.verdicts[d.key]
-            else:
+            elif all(d.key != e.key for e in live):
                 live.append(d)
+        return out, live
+
+    def judge(self, designs: list[Design]) -> list[Verdict]:
+        """Decide every design (more replications while undecided, up to ``most`` each, within the budget)."""
+        out, live = self.undecided(designs)
         if live and not self.ev.ensure([(d.scenario, self.reps.first) for d in live]):
             self.budget_cut = True
         while live:
