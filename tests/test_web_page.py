@@ -21,7 +21,7 @@ from sim import ScenarioError, load_scenario  # noqa: E402
 from sim.compare import compare  # noqa: E402
 from sim.reforms import apply_reform  # noqa: E402
 from sim.web.jobs import JobStore  # noqa: E402
-from sim.web.page import comparison_view, load_upload, parse_params, reform_fields, reformed, reformed_file  # noqa: E402
+from sim.web.page import comparison_view, distribution_png, load_upload, parse_params, reform_fields, reformed, reformed_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "sim" / "web" / "app.py")
@@ -82,6 +82,16 @@ def test_background_jobs_are_kept_by_what_they_compute_and_equal_a_plain_compari
     assert job.done == job.total == 4
     view = comparison_view(table, "zh")
     assert list(view.columns)[:3] == ["指标", "改革前", "改革后"] and "平均办理时长(工作日)" in " ".join(view["指标"])
+    # the chart the page shows and offers for download: a PNG, drawn, different in the two languages
+    import io
+
+    import matplotlib.image as mpimg
+
+    results = job.future.result()[0]
+    zh, en = distribution_png(results, "zh"), distribution_png(results, "en")
+    assert zh[:8] == b"\x89PNG\r\n\x1a\n" and zh != en
+    img = mpimg.imread(io.BytesIO(zh))
+    assert (img[..., :3].mean(axis=2) < 0.9).mean() > 0.01  # ink, not a blank canvas
 
 
 def test_the_page_loads_yumen_switches_reforms_on_and_shows_the_comparison():
@@ -98,6 +108,7 @@ def test_the_page_loads_yumen_switches_reforms_on_and_shows_the_comparison():
     assert not at.exception
     table = at.dataframe[0].value
     assert "lead_time_working_days_mean" in " ".join(table.iloc[:, 0]) and len(table) > 10
+    assert [h.value for h in at.subheader][-1] == "Lead time of completed cases, base and reformed"
     at.sidebar.radio[0].set_value("zh").run(timeout=60)
     assert at.title[0].value == "审批流程再造仿真"
     assert list(at.dataframe[0].value.columns)[:3] == ["指标", "改革前", "改革后"]  # the finished job, not a new run

@@ -15,7 +15,7 @@ from sim.errors import ScenarioError
 from sim.loading import load_scenario
 from sim.reforms import REFORMS
 from sim.web.jobs import JobStore
-from sim.web.page import (TEXT, comparison_view, load_upload, parse_params, reform_fields, reformed, reformed_file,
+from sim.web.page import (TEXT, comparison_view, distribution_png, load_upload, parse_params, reform_fields, reformed, reformed_file,
                           shipped_scenarios)
 
 
@@ -81,7 +81,7 @@ def main() -> None:
         time.sleep(1.0)
         st.rerun()
     try:
-        _, table = job.result()
+        results, table = job.result()
     except ScenarioError as exc:
         st.error(str(exc))
         return
@@ -89,6 +89,10 @@ def main() -> None:
     view = comparison_view(table, lang)
     st.dataframe(view, hide_index=True)
     st.download_button(t["download_table"], table.to_csv(index=False), file_name="comparison.csv")
+    st.subheader(t["chart"])
+    png = distribution_png(results, lang)
+    st.image(png)
+    st.download_button(t["download_chart"], png, file_name=f"lead_time_{lang}.png", mime="image/png", key="chart_png")
 
 
 main()

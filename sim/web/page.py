@@ -18,7 +18,7 @@ from ..kpis import KPIS
 from ..reforms import REFORMS, apply_reform
 from ..scenario import Scenario
 
-__all__ = ["shipped_scenarios", "load_upload", "reform_fields", "parse_params", "reformed", "reformed_file",
+__all__ = ["distribution_png", "shipped_scenarios", "load_upload", "reform_fields", "parse_params", "reformed", "reformed_file",
            "comparison_view", "TEXT"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,10 @@ TEXT = {  # every label of the page in both languages
     "download_file": ("Download the reformed file (YAML)", "下载改革后场景文件(YAML)"),
     "download_table": ("Download the table (CSV)", "下载结果表(CSV)"),
     "bad": ("The scenario or a reform has a problem", "场景或改革措施有误"),
+    "chart": ("Lead time of completed cases, base and reformed", "已办结案件的办理时长:改革前后"),
+    "download_chart": ("Download the chart (PNG)", "下载图表(PNG)"),
+    "base": ("base", "改革前"),
+    "reformed": ("reformed", "改革后"),
 }
 
 
@@ -139,3 +143,19 @@ def comparison_view(table: pd.DataFrame, lang: str = "en", scope: str = "all") -
             ("压缩率区间" if lang == "zh" else "compression CI"): f"[{r['compression_ci_low']:.3g}; {r['compression_ci_high']:.3g}]",
         })
     return pd.DataFrame(rows)
+
+
+def distribution_png(results, lang: str = "en") -> bytes:
+    """The before/after lead-time distribution chart (the CLI's), as PNG bytes, labels in ``lang`` (bundled CJK font)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from ..charts import distribution_before_after
+
+    i = 1 if lang == "zh" else 0
+    fig = distribution_before_after({TEXT["base"][i]: results[0].cases, TEXT["reformed"][i]: results[1].cases}, lang=lang)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    plt.close(fig)
+    return buf.getvalue()
