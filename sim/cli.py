@@ -360,7 +360,7 @@ def cmd_web(args) -> int:
         raise ScenarioError([Problem("web", "the page needs Streamlit: pip install -e '.[web]'")], "approval-sim web")
     app = Path(__file__).resolve().parent / "web" / "app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-           "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.address", args.address, "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     print(f"approval-sim web: http://{args.address}:{args.port} (Ctrl-C stops it) / 规划人员网页", file=sys.stderr)
     return subprocess.call(cmd)
 
