@@ -84,8 +84,14 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
 
-        family = page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
-        assert family.startswith('"approval-sim Sans SC"'), family
+        # the page's style block arrives with its first element; wait for it to reach the title, then check
+        uses_ours = "getComputedStyle(document.querySelector('h1')).fontFamily.startsWith('\"approval-sim Sans SC\"')"
+        try:
+            page.wait_for_function(uses_ours, timeout=30_000)
+        except playwright.TimeoutError:
+            styles = page.evaluate("[...document.querySelectorAll('style')].filter(s => s.textContent.includes('approval-sim Sans SC')).length")
+            family = page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
+            pytest.fail(f"the title is drawn in {family}; style blocks with the bundled face: {styles}")
         loaded = "[...document.fonts].some(f => f.family.replace(/\"/g, '') === 'approval-sim Sans SC' && f.status === 'loaded')"
         assert page.evaluate(loaded)  # the bundled face was loaded (a system font would not be)
         rect = page.evaluate("""() => {

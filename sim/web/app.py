@@ -15,8 +15,13 @@ from sim.errors import ScenarioError
 from sim.loading import load_scenario
 from sim.reforms import REFORMS
 from sim.web.jobs import JobStore
-from sim.web.page import (TEXT, comparison_view, distribution_png, load_upload, parse_params, reform_fields, reformed, reformed_file,
+from sim.web.page import (TEXT, comparison_view, distribution_png, font_css, page_chars, load_upload, parse_params, reform_fields, reformed, reformed_file,
                           shipped_scenarios)
+
+
+@st.cache_data(max_entries=32)
+def _font_css(chars: str) -> str:
+    return font_css(chars)
 
 
 @st.cache_resource
@@ -28,6 +33,7 @@ def main() -> None:
     st.set_page_config(page_title="approval-sim", layout="wide")
     lang = st.sidebar.radio("Language / 语言", ["en", "zh"], format_func=lambda x: {"en": "English", "zh": "中文"}[x], key="lang")
     t = {k: v[1] if lang == "zh" else v[0] for k, v in TEXT.items()}
+    st.markdown(_font_css(page_chars(*(p.stem for p in shipped_scenarios().values()))), unsafe_allow_html=True)
     st.title(t["title"])
 
     st.header(t["scenario"])
@@ -44,6 +50,7 @@ def main() -> None:
     except ScenarioError as exc:
         st.error(f"{t['bad']}:\n\n" + "\n".join(f"- {line}" for line in str(exc).splitlines()))
         return
+    st.markdown(_font_css(page_chars(base.name, base.description)), unsafe_allow_html=True)  # the file's own words
     st.caption(base.name)
 
     st.header(t["reforms"])

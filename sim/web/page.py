@@ -159,3 +159,20 @@ def distribution_png(results, lang: str = "en") -> bytes:
     fig.savefig(buf, format="png", dpi=150)
     plt.close(fig)
     return buf.getvalue()
+
+
+def page_chars(*texts: str) -> str:
+    """Every non-ASCII character the page may show: its labels, KPI and reform names, and ``texts``, sorted."""
+    pool = [v[1] for v in TEXT.values()] + [k.zh for k in KPIS.values()] + [r.zh for r in REFORMS.values()]
+    pool += ["中文", "语言", "指标", "改革前", "改革后", "95%置信区间", "压缩率", "压缩率区间", *texts]
+    return "".join(sorted({c for t in pool for c in t if ord(c) > 0x7E}))
+
+
+def font_css(chars: str) -> str:
+    """A style block: the bundled CJK font (cut down to ``chars``) for the page's text, so Chinese renders on any machine."""
+    from ..charts._html import CSS_FAMILY, font_face
+
+    family = f'"{CSS_FAMILY}", "Source Sans Pro", sans-serif'
+    targets = "h1, h2, h3, h4, p, li, label, .stMarkdown, [data-testid='stWidgetLabel'], [data-testid='stCaptionContainer'], " \
+              "[data-baseweb='select'] span, [data-testid='stExpander'] summary, button p"
+    return f"<style>{font_face(set(chars))}\n{targets} {{ font-family: {family} !important; }}</style>"
