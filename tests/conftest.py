@@ -59,3 +59,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "fuzz_long" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def mmc_file(tmp_path_factory) -> Path:
+    """An M/M/c hall as a scenario file: 1 arrival a minute, 4-minute services (offered load 4), about 1,500
+    customers a replication (Erlang C: 5 servers wait 2.22 minutes on average, 6 servers 0.57)."""
+    import yaml
+
+    from tests.helpers import single_station
+
+    d = tmp_path_factory.mktemp("mmc")
+    s = single_station({"dist": "exponential", "mean": 4.0}, rate_per_minute=1.0, customers=1500, warmup_customers=200, positions=3)
+    f = d / "mmc.yaml"
+    f.write_text(yaml.safe_dump(s.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return f

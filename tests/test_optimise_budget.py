@@ -6,24 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from sim import ScenarioError, load_scenario
 from sim.optimise import load_spec, optimise
 from sim.optimise.budget import paired_upper
-from tests.helpers import single_station
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENING = ROOT / "scenarios" / "yumen_enterprise_opening_before.yaml"
-
-
-@pytest.fixture(scope="module")
-def mmc_file(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("mmc")
-    s = single_station({"dist": "exponential", "mean": 4.0}, rate_per_minute=1.0, customers=1500, warmup_customers=200, positions=3)
-    f = d / "mmc.yaml"
-    f.write_text(yaml.safe_dump(s.to_dict(), sort_keys=False), encoding="utf-8")
-    return f
 
 
 def _write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:

@@ -12,26 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from sim import load_scenario, simulate
 from sim.optimise.evaluate import FRESH
 from sim.optimise import load_spec, optimise
-from tests.helpers import single_station
 from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENING = ROOT / "scenarios" / "yumen_enterprise_opening_before.yaml"
-
-
-@pytest.fixture(scope="module")
-def mmc_file(tmp_path_factory) -> Path:
-    """An M/M/c hall: 1 arrival a minute, 4-minute services (offered load 4), about 1,500 customers a replication."""
-    d = tmp_path_factory.mktemp("mmc")
-    s = single_station({"dist": "exponential", "mean": 4.0}, rate_per_minute=1.0, customers=1500, warmup_customers=200, positions=3)
-    f = d / "mmc.yaml"
-    f.write_text(yaml.safe_dump(s.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return f
 
 
 def _spec(tmp_path: Path, scenario: Path, body: str, name: str = "spec.yaml") -> Path:
