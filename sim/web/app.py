@@ -89,8 +89,8 @@ def main() -> None:
         st.rerun()
     try:
         results, table = job.result()
-    except ScenarioError as exc:
-        st.error(str(exc))
+    except Exception as exc:  # the run failed: say why on the page, keep the page usable
+        st.error(f"{t['bad']}: {exc}")
         return
     st.subheader(t["results"])
     view = comparison_view(table, lang)
