@@ -74,7 +74,7 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         page.wait_for_function(f"document.querySelector('h1') && document.querySelector('h1').innerText.includes('{TITLE_ZH}')",
                                timeout=60_000)
         # a small comparison: one-window acceptance on the Yumen citizen centre, the page's default replications
-        page.get_by_role("combobox").nth(1).click()
+        page.locator(".st-key-reforms [role=combobox]").click()
         page.keyboard.type("one_window")
         page.keyboard.press("Enter")
         page.keyboard.press("Escape")
@@ -83,6 +83,19 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         shot = Path(os.environ.get("APPROVAL_SIM_SCREENSHOT", tmp_path / "page.png"))
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
+
+        # the planner downloads the chart with Chinese labels and the HTML report
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="下载(PNG): 已办结案件的办理时长:改革前后").click()
+        chart = tmp_path / "chart.png"
+        dl.value.save_as(chart)
+        page.get_by_role("button", name="生成HTML报告").click()
+        report_button = page.get_by_role("button", name="下载HTML报告")
+        report_button.wait_for(timeout=300_000)
+        with page.expect_download(timeout=60_000) as dl:
+            report_button.click()
+        report = tmp_path / "report.html"
+        dl.value.save_as(report)
 
         # the page's style block arrives with its first element; wait for it to reach the title, then check
         uses_ours = "getComputedStyle(document.querySelector('h1')).fontFamily.startsWith('\"approval-sim Sans SC\"')"
@@ -96,13 +109,32 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         assert page.evaluate(loaded)  # the bundled face was loaded (a system font would not be)
         rect = page.evaluate("""() => {
             const h = document.querySelector('h1');
+            h.scrollIntoView({block: 'center'});
             const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT);
             let node; while ((node = walker.nextNode())) { if (node.textContent.includes('审')) break; }
             const r = document.createRange(); r.selectNodeContents(node); const b = r.getBoundingClientRect();
             return {x: b.x, y: b.y, width: b.width, height: b.height};
         }""")
         title_png = page.screenshot(clip=rect)
+
+        # the report opens offline with its own embedded face
+        page.goto(report.as_uri())
+        page.wait_for_function("document.fonts.status === 'loaded'", timeout=30_000)
+        assert page.evaluate(loaded)  # the report's @font-face (the same family name) is loaded from the file itself
         browser.close()
+    text = report.read_text(encoding="utf-8")
+    assert "one_window" in text and "改革" in text
+    assert text.count("data:image/png;base64,") >= 2 * 4  # every chart in both languages
+
+    # the downloaded chart is the page's chart of this comparison, in Chinese, with the bundled font
+    from sim import load_scenario
+    from sim.compare import compare
+    from sim.reforms import apply_reform
+    from sim.web.results import charts, png
+
+    base = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "yumen_citizen_centre_before.yaml")
+    results, _ = compare([base, apply_reform(base, "one_window")], 5, base.run.seed, workers=2)
+    assert chart.read_bytes() == png(charts(results)[0].draw(lang="zh"))
     cells = _cells(title_png, len(TITLE_ZH))
     assert all(c.mean() > 0.03 for c in cells)  # every character leaves ink
     for i in range(len(cells)):

@@ -94,24 +94,41 @@ def test_background_jobs_are_kept_by_what_they_compute_and_equal_a_plain_compari
     assert (img[..., :3].mean(axis=2) < 0.9).mean() > 0.01  # ink, not a blank canvas
 
 
-def test_the_page_loads_yumen_switches_reforms_on_and_shows_the_comparison():
+def test_the_page_loads_yumen_edits_it_switches_reforms_on_and_shows_the_comparison():
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception and not at.error
-    assert at.selectbox[0].value == "yumen_citizen_centre_before"
-    at.multiselect[0].set_value(["cross_authorisation", "one_window"]).run()
+    assert at.selectbox(key="scenario").value == "yumen_citizen_centre_before"
+    # the editor: a negative staff count is shown beside its field, in the command line's words; nothing runs
+    at.selectbox(key="edit.section").set_value("departments").run()
+    staff = [w.key for w in at.text_input if ".staff." in w.key]
+    assert staff and all(w.label.startswith("staff.") for w in at.text_input if w.key in staff)
+    at.text_input(key=staff[0]).input("-2").run()
+    assert any("must be greater than or equal to 1 (got -2)" in e.value for e in at.error)
+    assert not at.tabs and not at.multiselect  # no reforms, no run until it is fixed
+    at.text_input(key=staff[0]).input("5").run()
+    assert not at.error and "= 5" in " ".join(c.value for c in at.caption)  # the edit is listed
+    at.multiselect(key="reforms").set_value(["cross_authorisation", "one_window"]).run()
     assert at.error  # cross-authorisation needs its assignment: the message is shown, nothing runs
     assert "cross_authorisation.assign: required" in at.error[0].value
     at.text_input(key="cross_authorisation.assign").input(ASSIGN).run()
     assert not at.error
-    at.number_input[0].set_value(2).run()
-    at.button[0].click().run(timeout=600)  # the page reruns itself until the background job is done
-    assert not at.exception
-    table = at.dataframe[0].value
+    at.number_input(key="reps").set_value(2).run()
+    at.button(key="run").click().run(timeout=600)  # the page reruns itself until the background job is done
+    assert not at.exception and not at.error
+    table = at.table[0].value
     assert "lead_time_working_days_mean" in " ".join(table.iloc[:, 0]) and len(table) > 10
-    assert [h.value for h in at.subheader][-1] == "Lead time of completed cases, base and reformed"
+    heads = [h.value for h in at.subheader]
+    assert "Charts" in heads and "Does the reformed scenario reach a target?" in heads
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert "Download (PNG): Lead time of completed cases, base and reformed" in downloads
+    assert "Download the edited scenario (YAML)" in downloads and "Download the reformed file (YAML)" in downloads
+    at.button(key="report.build").click().run(timeout=300)
+    assert "Download the HTML report" in [d.proto.label for d in at.get("download_button")]
     at.sidebar.radio[0].set_value("zh").run(timeout=60)
     assert at.title[0].value == "审批流程再造仿真"
-    assert list(at.dataframe[0].value.columns)[:3] == ["指标", "改革前", "改革后"]  # the finished job, not a new run
+    assert list(at.table[0].value.columns)[:3] == ["指标", "改革前", "改革后"]  # the finished job, not a new run
+    assert "下载HTML报告" in [d.proto.label for d in at.get("download_button")]  # the report (both languages) is kept
+    assert "图表" in [h.value for h in at.subheader]
 
 
 def test_approval_sim_web_serves_the_page_on_this_machine():

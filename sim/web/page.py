@@ -42,6 +42,55 @@ TEXT = {  # every label of the page in both languages
     "download_chart": ("Download the chart (PNG)", "下载图表(PNG)"),
     "base": ("base", "改革前"),
     "reformed": ("reformed", "改革后"),
+    "tab_compare": ("Compare reforms", "改革对比"),
+    "tab_optimise": ("Optimise staffing or reforms", "优化配置"),
+    "edit": ("Edit the numbers of this scenario", "修改场景参数"),
+    "edit_section": ("Part of the scenario", "场景组成部分"),
+    "edit_entry": ("Entry", "条目"),
+    "edits": ("Changed on this page", "本页已修改"),
+    "edit_reset": ("Undo every change", "撤销全部修改"),
+    "edit_bad": ("Fix the fields marked in red: until then nothing runs and nothing already saved changes",
+                 "请修正标红的字段:修正前不会运行,已保存的结果不受影响"),
+    "edit_other": ("Problems in fields not shown", "未显示字段中的问题"),
+    "download_edited": ("Download the edited scenario (YAML)", "下载修改后的场景文件(YAML)"),
+    "edited_note": ("The reformed file names the edited file as its base: save both in one folder.",
+                    "改革后场景文件以修改后的场景为基础:请将两个文件保存在同一文件夹。"),
+    "workers": ("Worker processes", "并行进程数"),
+    "verdict": ("Does the reformed scenario reach a target?", "改革后能否达到目标?"),
+    "verdict_kpi": ("Measure", "指标"),
+    "verdict_dir": ("Target", "目标"),
+    "at_most": ("at most", "不超过"),
+    "at_least": ("at least", "不低于"),
+    "verdict_value": ("Target value", "目标值"),
+    "verdict_run": ("Judge the target across the shared assumptions", "在共享假设范围内检验目标"),
+    "verdict_note": ("Judged as the experiments judge reported claims: at the project's shared assumption defaults (the "
+                     "values of repeat_incomplete_factor, tolerated_share and decide_before_supplement in this file are "
+                     "replaced by the shared defaults), each assumption alone at both ends of its plausible range, and all "
+                     "of them at their least and most favourable ends together, with the same seed and replications.",
+                     "与实验检验报道结论的方法相同:采用项目共享假设的默认值(本文件中的 repeat_incomplete_factor、"
+                     "tolerated_share、decide_before_supplement 取共享默认值),逐一将每个假设取其合理范围两端,"
+                     "再将全部假设同时取最不利与最有利值,均使用相同的随机种子与重复次数。"),
+    "as_it_stands": ("The reformed scenario as it stands (its own values)", "改革后场景原值(文件自身取值)"),
+    "attribute": ("Split the change among the reforms (Shapley values)", "将变化分解到各项改革(Shapley值)"),
+    "attribution": ("What each reform buys", "各项改革的贡献"),
+    "charts": ("Charts", "图表"),
+    "report": ("Build the HTML report", "生成HTML报告"),
+    "download_report": ("Download the HTML report", "下载HTML报告"),
+    "download_png": ("Download (PNG)", "下载(PNG)"),
+}
+
+SECTIONS = {  # the scenario schema's top-level parts, for the editor's list
+    "sites": ("Sites", "办事地点"),
+    "travel": ("Travel", "路途"),
+    "departments": ("Departments and back-office staff", "部门与后台人员"),
+    "windows": ("Window groups", "窗口组"),
+    "items": ("Items (事项)", "事项"),
+    "externals": ("External steps", "外部环节"),
+    "case_types": ("Case types and arrivals", "办件类型与到达"),
+    "calendar": ("Working calendar", "工作日历"),
+    "applicants": ("Applicants", "申请人"),
+    "agency": ("Assisted service (帮办代办)", "帮办代办"),
+    "run": ("Run settings", "运行设置"),
 }
 
 
@@ -163,7 +212,11 @@ def distribution_png(results, lang: str = "en") -> bytes:
 
 def page_chars(*texts: str) -> str:
     """Every non-ASCII character the page may show: its labels, KPI and reform names, and ``texts``, sorted."""
-    pool = [v[1] for v in TEXT.values()] + [k.zh for k in KPIS.values()] + [r.zh for r in REFORMS.values()]
+    from ..experiments.verdicts import MEANINGS, VERDICTS
+    from .optimisation import TEXT as OPT_TEXT
+
+    pool = [v[1] for d in (TEXT, SECTIONS, OPT_TEXT, VERDICTS, MEANINGS) for v in d.values()]
+    pool += [k.zh for k in KPIS.values()] + [r.zh for r in REFORMS.values()]
     pool += ["中文", "语言", "指标", "改革前", "改革后", "95%置信区间", "压缩率", "压缩率区间", *texts]
     return "".join(sorted({c for t in pool for c in t if ord(c) > 0x7E}))
 
@@ -173,6 +226,6 @@ def font_css(chars: str) -> str:
     from ..charts._html import CSS_FAMILY, font_face
 
     family = f'"{CSS_FAMILY}", "Source Sans Pro", sans-serif'
-    targets = "h1, h2, h3, h4, p, li, label, .stMarkdown, [data-testid='stWidgetLabel'], [data-testid='stCaptionContainer'], " \
+    targets = "h1, h2, h3, h4, p, li, label, table, th, td, .stMarkdown, [data-testid='stTable'], [data-testid='stWidgetLabel'], [data-testid='stCaptionContainer'], " \
               "[data-baseweb='select'] span, [data-testid='stExpander'] summary, button p"
     return f"<style>{font_face(set(chars))}\n{targets} {{ font-family: {family} !important; }}</style>"
