@@ -26,6 +26,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 
 TITLE_ZH = "审批流程再造仿真"
+ASSIGN = "{veterans: hrss_window, disabled: civil_window, archives: civil_window, health: medins_window, forestry: property_window}"
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +74,20 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         page.get_by_text("中文", exact=True).click()
         page.wait_for_function(f"document.querySelector('h1') && document.querySelector('h1').innerText.includes('{TITLE_ZH}')",
                                timeout=60_000)
-        # a small comparison: one-window acceptance on the Yumen citizen centre, the page's default replications
-        page.locator(".st-key-reforms [role=combobox]").click()
-        page.keyboard.type("one_window")
-        page.keyboard.press("Enter")
-        page.keyboard.press("Escape")
+        # the planner's comparison: cross-authorisation (with its assignment) then one-window acceptance on the
+        # Yumen citizen centre, the page's default replications
+        reforms = page.locator(".st-key-reforms [role=combobox]")
+        for name in ("cross_authorisation", "one_window"):
+            reforms.click()
+            page.keyboard.type(name)
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+        page.get_by_text("cross_authorisation.assign: required").wait_for(timeout=60_000)  # the form says what is missing
+        assign = page.locator("[class*='st-key-cross_authorisation'][class*='assign'] input")
+        assign.fill(ASSIGN)
+        assign.press("Enter")
         page.get_by_role("button", name="运行对比").click()
-        page.get_by_text("已办结案件的办理时长:改革前后").wait_for(timeout=300_000)
+        page.get_by_text("已办结案件的办理时长:改革前后").first.wait_for(timeout=300_000)
         shot = Path(os.environ.get("APPROVAL_SIM_SCREENSHOT", tmp_path / "page.png"))
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
@@ -96,6 +104,12 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
             report_button.click()
         report = tmp_path / "report.html"
         dl.value.save_as(report)
+        # back to English: the reforms chosen stay chosen, so the finished comparison is shown again at once
+        page.get_by_text("English", exact=True).click()
+        page.get_by_text("Lead time of completed cases, base and reformed").first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Run the comparison").is_visible()
+        page.get_by_text("中文", exact=True).click()
+        page.get_by_text(TITLE_ZH).first.wait_for(timeout=30_000)
 
         # the page's style block arrives with its first element; wait for it to reach the title, then check
         uses_ours = "getComputedStyle(document.querySelector('h1')).fontFamily.startsWith('\"approval-sim Sans SC\"')"
@@ -123,7 +137,7 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
         assert page.evaluate(loaded)  # the report's @font-face (the same family name) is loaded from the file itself
         browser.close()
     text = report.read_text(encoding="utf-8")
-    assert "one_window" in text and "改革" in text
+    assert "one_window" in text and "cross_authorisation" in text and "改革" in text
     assert text.count("data:image/png;base64,") >= 2 * 4  # every chart in both languages
 
     # the downloaded chart is the page's chart of this comparison, in Chinese, with the bundled font
@@ -133,7 +147,10 @@ def test_the_page_runs_a_comparison_in_chromium_and_draws_chinese_glyphs(server,
     from sim.web.results import charts, png
 
     base = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "yumen_citizen_centre_before.yaml")
-    results, _ = compare([base, apply_reform(base, "one_window")], 5, base.run.seed, workers=2)
+    import yaml
+
+    after = apply_reform(apply_reform(base, "cross_authorisation", assign=yaml.safe_load(ASSIGN)), "one_window")
+    results, _ = compare([base, after], 5, base.run.seed, workers=2)
     assert chart.read_bytes() == png(charts(results)[0].draw(lang="zh"))
     cells = _cells(title_png, len(TITLE_ZH))
     assert all(c.mean() > 0.03 for c in cells)  # every character leaves ink

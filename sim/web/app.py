@@ -154,7 +154,7 @@ def _reforms(base, base_ref: str, edits: dict, t, lang: str):
                             label_visibility="collapsed", key="reforms")
     plan_texts = {}
     for r in chosen:
-        with st.expander(f"{t['params']} {reform_name(r, lang)}"):
+        with st.expander(f"{t['params']} {reform_name(r, lang)} ({r})", expanded=True):
             plan_texts[r] = {key: st.text_input(f"{key}{' *' if required else ''}", value=default, help=desc, key=f"{r}.{key}")
                              for key, default, desc, required in reform_fields(r)}
     try:

@@ -173,6 +173,11 @@ def reformed_file(base_ref: str, plan: list[tuple[str, dict]], name: str) -> str
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
+def _interval(lo: float, hi: float) -> str:
+    """A 95% CI as text; empty when it is undefined (a KPI with no variation or no base value)."""
+    return "" if lo != lo or hi != hi else f"[{lo:.3g}; {hi:.3g}]"
+
+
 def comparison_view(table: pd.DataFrame, lang: str = "en", scope: str = "all") -> pd.DataFrame:
     """The comparison table for the page: KPI in the chosen language, base and reformed means, 压缩率 with CI."""
     t = table[table["scope"] == scope]
@@ -187,9 +192,9 @@ def comparison_view(table: pd.DataFrame, lang: str = "en", scope: str = "all") -
             ("指标" if lang == "zh" else "KPI"): f"{label} ({kpi})",
             ("改革前" if lang == "zh" else "base"): b["mean"],
             ("改革后" if lang == "zh" else "reformed"): r["mean"],
-            ("95%置信区间" if lang == "zh" else "95% CI"): f"[{r['ci_low']:.3g}; {r['ci_high']:.3g}]",
+            ("95%置信区间" if lang == "zh" else "95% CI"): _interval(r["ci_low"], r["ci_high"]),
             ("压缩率" if lang == "zh" else "compression"): r["compression_mean"],
-            ("压缩率区间" if lang == "zh" else "compression CI"): f"[{r['compression_ci_low']:.3g}; {r['compression_ci_high']:.3g}]",
+            ("压缩率区间" if lang == "zh" else "compression CI"): _interval(r["compression_ci_low"], r["compression_ci_high"]),
         })
     return pd.DataFrame(rows)
 
