@@ -122,6 +122,10 @@ def test_the_page_loads_yumen_edits_it_switches_reforms_on_and_shows_the_compari
     downloads = [d.proto.label for d in at.get("download_button")]
     assert "Download (PNG): Lead time of completed cases, base and reformed" in downloads
     assert "Download the edited scenario (YAML)" in downloads and "Download the reformed file (YAML)" in downloads
+    at.button(key="bottlenecks.run").click().run(timeout=600)
+    assert "Working minutes per completed case on its critical path" in [h.value for h in at.subheader]
+    where = at.table[1].value
+    assert where["category"].iloc[-1] == "total" and (where["working_minutes_per_case_base"] >= 0).all()
     at.button(key="report.build").click().run(timeout=300)
     assert "Download the HTML report" in [d.proto.label for d in at.get("download_button")]
     at.sidebar.radio[0].set_value("zh").run(timeout=60)

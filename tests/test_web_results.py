@@ -107,3 +107,22 @@ def test_the_attribution_job_equals_the_library_split_and_adds_the_waterfall(com
     stems = [c.stem for c in charts(results, got)]
     assert stems[-1] == "attribution" and "attribution" not in [c.stem for c in charts(results)]
     assert png(charts(results, got)[-1].draw(lang="zh"))[:4] == b"\x89PNG"
+
+
+def test_where_the_time_goes_before_and_after_adds_up_to_the_mm5_lead_time():
+    """M/M/5: on the critical path a case queues (Erlang C: 2.22 min) and is served (4 min); the rows add to the total."""
+    from sim.web.results import bottlenecks_call, bottlenecks_key
+
+    after = apply_reform(MMC, *PLAN[0][:1], **PLAN[0][1])
+    calls = []
+    t = bottlenecks_call(MMC, after, REPS, SEED)(lambda d, n: calls.append((d, n)))
+    assert calls[-1] == (2 * REPS, 2 * REPS)
+    rows = t.set_index("category")
+    assert rows.loc["queue:w", "working_minutes_per_case_base"] == pytest.approx(2.22, abs=0.6)
+    assert rows.loc["service:w", "working_minutes_per_case_base"] == pytest.approx(4.0, abs=0.25)
+    parts = rows.drop(index="total")
+    for col in ("working_minutes_per_case_base", "working_minutes_per_case_reformed"):
+        assert parts[col].sum() == pytest.approx(rows.loc["total", col], rel=1e-9)
+    assert (t["change_minutes"] == t["working_minutes_per_case_reformed"] - t["working_minutes_per_case_base"]).all()
+    assert rows.loc["queue:w", "category_zh"] == "排队等候" and t["category"].iloc[-1] == "total"
+    assert bottlenecks_key(MMC, after, REPS, SEED) != bottlenecks_key(MMC, MMC, REPS, SEED)

@@ -22,7 +22,8 @@ from sim.web.editor import apply_edits, entries, problems_by_field, scenario_yam
 from sim.web.jobs import JobStore, job_key
 from sim.web.page import (SECTIONS, TEXT, comparison_view, font_css, load_upload, page_chars, parse_params, reform_fields,
                           reformed, reformed_file, shipped_scenarios)
-from sim.web.results import attribution_call, attribution_key, charts, kpi_choices, png, report_html
+from sim.web.results import (attribution_call, attribution_key, bottlenecks_call, bottlenecks_key, charts, kpi_choices, png,
+                             report_html)
 from sim.web.verdict import Target, verdict_call, verdict_key, verdict_table, verdict_words
 
 
@@ -232,6 +233,25 @@ def _attribution(store, base, plan, reps: int, seed: int, workers: int, t):
     if table is not None:
         st.subheader(t["attribution"])
         st.table(table[["kpi", "reform", "shapley_mean", "ci_low", "ci_high"]])
+        st.download_button(t["download_table"], table.to_csv(index=False), file_name="attribution.csv",
+                           key="attribution.download")
+    return table
+
+
+def _bottlenecks(store, base, after, reps: int, seed: int, t):
+    key = bottlenecks_key(base, after, reps, seed)
+    if st.button(t["bottlenecks"], key="bottlenecks.run"):
+        store.run(key, 2 * reps, bottlenecks_call(base, after, reps, seed))
+    job = store.get(key)
+    if job is None or not _wait(job, t):
+        return None
+    table = _result(job, t)
+    if table is not None:
+        st.subheader(t["bottlenecks_head"])
+        st.table(table[["category", "category_zh", "working_minutes_per_case_base", "working_minutes_per_case_reformed",
+                        "change_minutes", "share_base", "share_reformed"]])
+        st.download_button(t["download_table"], table.to_csv(index=False), file_name="bottlenecks.csv",
+                           key="bottlenecks.download")
     return table
 
 
@@ -259,12 +279,14 @@ def _compare(store, base, base_ref: str, edits: dict, t, lang: str) -> None:
     st.table(comparison_view(table, lang))
     st.download_button(t["download_table"], table.to_csv(index=False), file_name="comparison.csv", key="table.download")
     attribution = _attribution(store, base, plan, reps, seed, workers, t)
+    bottlenecks = _bottlenecks(store, base, after, reps, seed, t)
     _charts(job, results, attribution, lang, t)
     verdict, verdict_text = _verdict(store, after, table, reps, seed, workers, t, lang)
-    report_key = ("report", attribution is not None, verdict_text)
+    report_key = ("report", attribution is not None, bottlenecks is not None, verdict_text)
     if st.button(t["report"], key="report.build") and report_key not in job.extras:
         job.extras[report_key] = report_html(results, table, base_ref, plan, edits={str(k): v for k, v in edits.items()},
-                                             attribution=attribution, verdict=verdict, verdict_text=verdict_text)
+                                             attribution=attribution, bottlenecks=bottlenecks, verdict=verdict,
+                                             verdict_text=verdict_text)
     if report_key in job.extras:
         st.download_button(t["download_report"], job.extras[report_key], file_name="report.html", mime="text/html",
                            key="report.download")

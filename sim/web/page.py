@@ -74,6 +74,8 @@ TEXT = {  # every label of the page in both languages
     "attribute": ("Split the change among the reforms (Shapley values)", "将变化分解到各项改革(Shapley值)"),
     "attribution": ("What each reform buys", "各项改革的贡献"),
     "charts": ("Charts", "图表"),
+    "bottlenecks": ("Where the lead time goes, before and after (critical paths)", "办理时长构成:改革前后(关键路径)"),
+    "bottlenecks_head": ("Working minutes per completed case on its critical path", "每件已办结案件关键路径上的工作分钟"),
     "report": ("Build the HTML report", "生成HTML报告"),
     "download_report": ("Download the HTML report", "下载HTML报告"),
     "download_png": ("Download (PNG)", "下载(PNG)"),

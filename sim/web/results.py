@@ -23,7 +23,8 @@ import pandas as pd
 
 from ..kpis import KPIS
 
-__all__ = ["Chart", "charts", "attribution_call", "attribution_key", "report_html", "png"]
+__all__ = ["Chart", "charts", "attribution_call", "attribution_key", "bottlenecks_call", "bottlenecks_key", "report_html",
+           "png"]
 
 LANGS = ("en", "zh")
 
@@ -102,6 +103,37 @@ def attribution_call(base, plan, kpi: str, replications: int, seed: int, workers
     return call
 
 
+def bottlenecks_key(base, reformed, replications: int, seed: int) -> tuple:
+    return ("bottlenecks", base.model_hash(), reformed.model_hash(), int(replications), int(seed))
+
+
+def bottlenecks_call(base, reformed, replications: int, seed: int):
+    """``call(progress)`` for the job store: where the lead time goes, base against reformed.
+
+    Each scenario's completed cases are decomposed along their critical paths
+    (:func:`sim.bottlenecks.decompose_runs`, traced runs with the comparison's
+    seed and replications).  Returns one row per category: working minutes
+    per case before and after with 95% CIs, the change, and the shares.
+    """
+    from ..bottlenecks import category_zh, decompose_runs
+
+    def call(progress):
+        n = int(replications)
+        b = decompose_runs(base, n, seed, total=True, progress=lambda d, _t: progress(d, 2 * n))
+        a = decompose_runs(reformed, n, seed, total=True, progress=lambda d, _t: progress(n + d, 2 * n))
+        cols = ["category", "working_minutes_per_case", "ci_low", "ci_high", "share"]
+        m = b[cols].merge(a[cols], on="category", how="outer", suffixes=("_base", "_reformed")).fillna(
+            {"working_minutes_per_case_base": 0.0, "working_minutes_per_case_reformed": 0.0, "share_base": 0.0,
+             "share_reformed": 0.0})
+        m["change_minutes"] = m["working_minutes_per_case_reformed"] - m["working_minutes_per_case_base"]
+        m.insert(1, "category_zh", [category_zh(c) or ("合计" if c == "total" else "") for c in m["category"]])
+        last = m["category"] == "total"
+        return pd.concat([m[~last].sort_values("working_minutes_per_case_base", ascending=False), m[last]],
+                         ignore_index=True)
+
+    return call
+
+
 def _notes(base_ref: str, plan, edits: dict, verdict_text: str | None) -> str:
     lines = [f"Base scenario / 基准场景: `{base_ref}`", ""]
     if edits:
@@ -114,7 +146,8 @@ def _notes(base_ref: str, plan, edits: dict, verdict_text: str | None) -> str:
 
 
 def report_html(results, table: pd.DataFrame, base_ref: str, plan, edits: dict | None = None,
-                attribution: pd.DataFrame | None = None, verdict: pd.DataFrame | None = None,
+                attribution: pd.DataFrame | None = None, bottlenecks: pd.DataFrame | None = None,
+                verdict: pd.DataFrame | None = None,
                 verdict_text: str | None = None, lang: str = "both") -> str:
     """The comparison as one self-contained HTML report (the project's report of a results directory)."""
     from ..charts import build_report
@@ -143,6 +176,8 @@ def report_html(results, table: pd.DataFrame, base_ref: str, plan, edits: dict |
         table.to_csv(d / "tables" / "comparison.csv", index=False)
         if attribution is not None:
             attribution.to_csv(d / "tables" / "attribution.csv", index=False)
+        if bottlenecks is not None:
+            bottlenecks.to_csv(d / "tables" / "bottlenecks.csv", index=False)
         index = []
         for c in charts(results, attribution):
             for lg in LANGS:
