@@ -219,40 +219,34 @@ def _verdict(store, after, table, reps: int, seed: int, workers: int, t, lang: s
     return verdict_table(target, verdict, deciding, estimates), f"{target.text('en')} / {target.text('zh')}: {verdict} ({deciding})"
 
 
+def _on_demand(store, key: tuple, total: int, call, button: str, name: str, heading: str, columns: list[str], t):
+    """A table computed in the background when its button is pressed: shown with its download, and returned."""
+    if st.button(button, key=f"{name}.run"):
+        store.run(key, total, call)
+    job = store.get(key)
+    if job is None or not _wait(job, t):
+        return None
+    table = _result(job, t)
+    if table is not None:
+        st.subheader(heading)
+        st.table(table[columns])
+        st.download_button(t["download_table"], table.to_csv(index=False), file_name=f"{name}.csv", key=f"{name}.download")
+    return table
+
+
 def _attribution(store, base, plan, reps: int, seed: int, workers: int, t):
     if len(plan) < 2:
         return None
     kpi = "lead_time_working_days_mean"
-    key = attribution_key(base, plan, kpi, reps, seed)
-    if st.button(t["attribute"], key="attribute.run"):
-        store.run(key, 0, attribution_call(base, plan, kpi, reps, seed, workers))
-    job = store.get(key)
-    if job is None or not _wait(job, t):
-        return None
-    table = _result(job, t)
-    if table is not None:
-        st.subheader(t["attribution"])
-        st.table(table[["kpi", "reform", "shapley_mean", "ci_low", "ci_high"]])
-        st.download_button(t["download_table"], table.to_csv(index=False), file_name="attribution.csv",
-                           key="attribution.download")
-    return table
+    return _on_demand(store, attribution_key(base, plan, kpi, reps, seed), 0, attribution_call(base, plan, kpi, reps, seed, workers),
+                      t["attribute"], "attribution", t["attribution"], ["kpi", "reform", "shapley_mean", "ci_low", "ci_high"], t)
 
 
 def _bottlenecks(store, base, after, reps: int, seed: int, t):
-    key = bottlenecks_key(base, after, reps, seed)
-    if st.button(t["bottlenecks"], key="bottlenecks.run"):
-        store.run(key, 2 * reps, bottlenecks_call(base, after, reps, seed))
-    job = store.get(key)
-    if job is None or not _wait(job, t):
-        return None
-    table = _result(job, t)
-    if table is not None:
-        st.subheader(t["bottlenecks_head"])
-        st.table(table[["category", "category_zh", "working_minutes_per_case_base", "working_minutes_per_case_reformed",
-                        "change_minutes", "share_base", "share_reformed"]])
-        st.download_button(t["download_table"], table.to_csv(index=False), file_name="bottlenecks.csv",
-                           key="bottlenecks.download")
-    return table
+    return _on_demand(store, bottlenecks_key(base, after, reps, seed), 2 * reps, bottlenecks_call(base, after, reps, seed),
+                      t["bottlenecks"], "bottlenecks", t["bottlenecks_head"],
+                      ["category", "category_zh", "working_minutes_per_case_base", "working_minutes_per_case_reformed",
+                       "change_minutes", "share_base", "share_reformed"], t)
 
 
 def _compare(store, base, base_ref: str, edits: dict, t, lang: str) -> None:
