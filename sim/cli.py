@@ -351,6 +351,38 @@ def cmd_optimise(args) -> int:
     return 0 if res.chosen is not None else 1
 
 
+def cmd_calibrate(args) -> int:
+    from .calibrate.draft import CalibrationError, calibrate
+    from .calibrate.output import write_report, write_scenario
+    from .calibrate.report import fit_report
+    from .eventlog.read import LogError, parse_mapping, read_log
+    from .export import check_out_dir
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"error: {out}: already exists; choose another --out (nothing was written)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.report:
+        check_out_dir(args.report)
+    try:
+        log = read_log(args.log, parse_mapping(args.map), timezone=args.timezone)
+        cal = calibrate(log, args.decided_by, args.loop or (), hold_out=args.hold_out, replications=args.reps,
+                        seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or ())
+    except (LogError, CalibrationError) as exc:
+        print(f"error: {exc}" if isinstance(exc, CalibrationError) else str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"calibrate: {log.cases:,} cases, {len(log.events):,} events; held out from {cal.split:%Y-%m-%d}; "
+          f"log ends {cal.log_end:%Y-%m-%d}", file=sys.stderr)
+    with Progress(args.reps) as bar:
+        fit = fit_report(cal, args.reps, args.seed, executor=_executor(args), progress=bar.update)
+    if args.report:
+        write_report(cal, fit, fit.sim_cases, args.report, Path(args.log).name,
+                     command="approval-sim " + " ".join(sys.argv[1:]))
+    write_scenario(cal, out, Path(args.log).name)
+    print(views.calibration_text(cal, fit, str(out), args.report))
+    return 0
+
+
 def cmd_web(args) -> int:
     """The planners' page: ``streamlit run sim/web/app.py`` on this machine only, nothing opened outside."""
     import importlib.util
@@ -484,6 +516,26 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("reforms", help="list the reform catalogue, or explain one reform")
     f.add_argument("name", nargs="?", default=None, help="reform to explain")
     f.set_defaults(func=cmd_reforms)
+
+    k = sub.add_parser("calibrate", help="a draft scenario from an event log (CSV or XES), with a fit report")
+    k.add_argument("log", help="the event log: CSV (one row per event, or per case with time columns) or XES (.xes, .xes.gz)")
+    k.add_argument("--out", required=True, help="the draft scenario file to write (YAML; never overwritten)")
+    k.add_argument("--decided-by", action="append", required=True, metavar="ACTIVITY",
+                   help="an activity that records the decision (办结); repeat for several")
+    k.add_argument("--loop", action="append", metavar="ACTIVITY",
+                   help="an activity that requests missing documents (补正); repeat for several")
+    k.add_argument("--loop-until", action="append", metavar="ACTIVITY",
+                   help="an activity that ends the applicant's turnaround (documents received); default: the next event")
+    k.add_argument("--map", action="append", metavar="ROLE=COLUMN",
+                   help="which column is the case, activity, timestamp, start, resource, item, case_type; "
+                        "event:NAME=COLUMN for a column of times (one row per case)")
+    k.add_argument("--timezone", default="Asia/Shanghai", help="zone of times written without an offset (default Asia/Shanghai)")
+    k.add_argument("--hold-out", type=float, default=0.2, help="share of the log's span held out at its end (default 0.2)")
+    k.add_argument("--reps", type=_positive_int, default=10, help="replications of the fit report (default 10)")
+    k.add_argument("--seed", type=_seed, default=None)
+    k.add_argument("--report", default=None, metavar="DIR", help="write the fit report (tables, charts, report.html) here")
+    _add_execution_options(k)
+    k.set_defaults(func=cmd_calibrate)
 
     h = sub.add_parser("report", help="write one self-contained HTML report of an experiment's results directory")
     h.add_argument("results_dir", help="results directory written by an experiment (with manifest.json)")

@@ -338,3 +338,37 @@ def optimisation_text(res) -> str:
     for n in res.notes:
         out += hanging("note: " + n, WIDTH, 2)
     return "\n".join(out)
+
+
+def calibration_text(cal, fit, out: str, report: str | None) -> str:
+    """What was estimated, what is a placeholder, and how the model fits the log, held-out tail first."""
+    out_lines = [f"draft scenario / 校准场景草稿: {out}" + (f"; fit report / 拟合报告: {report}/report.html" if report else ""), ""]
+    rows = [["estimated from the log / 由日志估计", "value", "unit", "from"]]
+    for d in cal.estimates.to_dict("records"):
+        v = d["value"]
+        rows.append([d["quantity"], num(v, decimals([v])) if isinstance(v, float) else str(v), d["unit"], d["from"]])
+    out_lines += [table(rows, "lrll"), ""]
+    out_lines.append("placeholders the log cannot show / 日志无法反映的占位值 (fill in / 请补充):")
+    for path, why in cal.placeholders:
+        out_lines += hanging(f"- {path}: {why}", WIDTH, 2)
+    out_lines.append("")
+    rows = [["period / 时段", "measure / 指标", "log / 日志", "model / 模型", "95% CI", "naive / 朴素基线", "within 15% / 达标"]]
+    for d in fit.table.to_dict("records"):
+        if d["passes"] is None:
+            verdict = ""
+        else:
+            verdict = "yes / 是" if d["passes"] else "NO / 否"
+        dec = decimals([d["log"], d["model_mean"]])
+        rows.append([d["period"], d["measure"], num(d["log"], dec), num(d["model_mean"], dec),
+                     interval(d["model_ci_low"], d["model_ci_high"], dec),
+                     num(d["naive_baseline"], dec) if d["naive_baseline"] == d["naive_baseline"] else "", verdict])
+    out_lines += [f"fit / 拟合 ({fit.replications} replications, seed {fit.seed}; held out from {cal.split:%Y-%m-%d}):",
+                  table(rows, "llrrlrl"), ""]
+    if fit.loop_check is not None:
+        out_lines.append("the missing-documents loop switched off / 关闭补正环节 (median time to decision, working days):")
+        for d in fit.loop_check.to_dict("records"):
+            out_lines.append(f"  {d['what']}: {d['median_working_days']:.1f}")
+        out_lines.append("")
+    for n in cal.notes:
+        out_lines += hanging(f"note: {n}", WIDTH, 2)
+    return "\n".join(out_lines).rstrip()

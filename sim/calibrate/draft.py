@@ -1,0 +1,247 @@
+"""A draft scenario calibrated from an event log, with everything the log cannot show listed, never invented silently.
+
+What is estimated from the log (the *fitting period*: cases arriving before
+the held-out tail):
+
+* the working calendar (:mod:`sim.calibrate.calendar_fit`);
+* arrivals per working day, their over-dispersion from day to day and, when
+  the log has clock times, their hourly profile;
+* the missing-documents loop (补正): the share of cases with a loop activity,
+  the applicant's turnaround (from the loop event to the case's next event,
+  calendar days), how often a second loop follows a first;
+* government time from arrival to decision without the applicant's
+  turnarounds, in working days, fitted by :func:`sim.calibrate.fit.fit_duration`.
+
+What it becomes: one case type applying for one back-office item at one
+window; the decision comes from a review step whose duration is the fitted
+government time.  A log records when things happened, not who was free: it
+cannot show window positions, staff, intake minutes, travel or fees.  Those
+get *placeholders* (staff high enough that nothing queues, a 15-minute
+intake) and are listed in ``placeholders`` and at the top of the written
+file, for the user to fill in.  Cases that never reach a decision (and are
+not merely still open at the log's end) are counted and left out of the
+model, which says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..eventlog.measures import case_table, working_days_between
+from ..eventlog.read import EventLog
+from ..scenario import Scenario
+from .calendar_fit import CalendarFit, fit_calendar
+from .fit import Fit, fit_duration
+
+__all__ = ["Calibration", "calibrate", "CalibrationError"]
+
+INTAKE_MINUTES = 15.0  # placeholder: a log seldom times the intake itself
+
+
+class CalibrationError(ValueError):
+    """The log cannot be calibrated as asked (message names the option or what is missing)."""
+
+
+@dataclass
+class Calibration:
+    scenario: dict  # plain scenario data (validated)
+    split: pd.Timestamp  # cases arriving from here on are held out
+    log_end: pd.Timestamp
+    calendar: CalendarFit
+    fits: dict[str, Fit]
+    estimates: pd.DataFrame  # quantity, value, unit, from
+    placeholders: list[tuple[str, str]]  # (field path, why it is a placeholder)
+    notes: list[str] = field(default_factory=list)
+    cases: pd.DataFrame | None = field(default=None, repr=False)  # the log's case table (with loop and period flags)
+
+    def yaml_text(self, log_name: str) -> str:
+        import yaml
+
+        head = [f"# Draft scenario calibrated from {log_name} by `approval-sim calibrate`.",
+                "# PLACEHOLDERS: the log cannot show these; fill them in before using the file for staffing:"]
+        head += [f"#   {path}: {why}" for path, why in self.placeholders]
+        head += [f"# NOTE: {n}" for n in self.notes]
+        return "\n".join(head) + "\n" + yaml.safe_dump(self.scenario, allow_unicode=True, sort_keys=False)
+
+
+def _scaled(dist: dict, k: float) -> dict:
+    out = dict(dist)
+    for key in ("mean", "value"):
+        if key in out:
+            out[key] = round(float(out[key]) * k, 4)
+    return out
+
+
+def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str] = ()) -> tuple[pd.Series, pd.Series, list[float]]:
+    """(loops per case, applicant turnaround days per case, every turnaround in calendar days).
+
+    A turnaround runs from a loop event to the case's first later event of
+    ``until`` (e.g. the missing documents received), or without ``until`` to
+    the case's next event; a loop with no such event (the case stopped, or
+    is still open) has none.
+    """
+    ev = log.events[["case_id", "activity", "local"]].reset_index(drop=True)
+    is_loop = ev["activity"].isin(list(loop)).to_numpy()
+    if until:
+        back = ev["local"].where(ev["activity"].isin(list(until)))
+        # the first 'until' time at or after each event, within its case: a backward fill inside each case
+        nxt = back.groupby(ev["case_id"]).bfill()
+        nxt = nxt.where(nxt >= ev["local"])
+    else:
+        nxt = ev.groupby("case_id")["local"].shift(-1)
+    gaps = ((nxt - ev["local"]).dt.total_seconds() / 86400.0)[is_loop]
+    case_of = ev.loc[is_loop, "case_id"]
+    per_case = case_of.value_counts().reindex(cases["case_id"], fill_value=0)
+    turn = gaps.fillna(0.0).groupby(case_of.to_numpy()).sum().reindex(cases["case_id"], fill_value=0.0)
+    return per_case, turn, [float(g) for g in gaps.dropna()]
+
+
+def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = (), hold_out: float = 0.2,
+              name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = ()) -> Calibration:
+    """A draft scenario from ``log``: decisions are events of ``decided_by``; ``loop`` names missing-documents
+    requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event)."""
+    if not decided_by:
+        raise CalibrationError("--decided-by: name the activity (or activities) that record the decision")
+    acts = set(log.events["activity"].dropna().unique())
+    if loop_until and not loop:
+        raise CalibrationError("--loop-until: give the loop activity too (--loop)")
+    for opt, names in (("--decided-by", decided_by), ("--loop", loop), ("--loop-until", loop_until)):
+        unknown = [a for a in names if a not in acts]
+        if unknown:
+            raise CalibrationError(f"{opt}: no activity {unknown[0]!r} in the log ({len(acts)} activities)")
+    if not 0 <= hold_out < 1:
+        raise CalibrationError(f"--hold-out: expected a share from 0 to below 1, got {hold_out}")
+    notes: list[str] = list(log.notes)
+    first = case_table(log, decided_by)
+    t0, t1 = first["arrival"].min(), first["arrival"].max()
+    split = t0 + (t1 - t0) * (1 - hold_out) if hold_out > 0 else t1 + pd.Timedelta(days=1)
+    # the observation ends with the log's events, not with a stray one dated far later (a planned date keyed in)
+    times = log.events["local"].sort_values()
+    log_end = times.iloc[min(len(times) - 1, int(math.ceil(0.999 * len(times))))]
+    late = int((times > log_end).sum())
+    if late:
+        notes.append(f"the log is taken to end at {log_end:%Y-%m-%d} (the 99.9th percentile of event times); {late} events "
+                     f"dated later, up to {times.iloc[-1]:%Y-%m-%d}, are treated as stray dates")
+    cal = fit_calendar(log, end=split)
+    notes += cal.notes
+    cases = case_table(log, decided_by, cal.working_weekdays, cal.holidays)
+    cases["fitting"] = cases["arrival"] < split
+    fit_cases = cases[cases["fitting"]]
+    if len(fit_cases) < 20:
+        raise CalibrationError(f"only {len(fit_cases)} cases arrive in the fitting period: too few to calibrate")
+    estimates = []
+
+    def est(quantity, value, unit, source):
+        estimates.append({"quantity": quantity, "value": value, "unit": unit, "from": source})
+
+    # arrivals
+    days = pd.date_range(fit_cases["arrival"].min().normalize(), split.normalize() - pd.Timedelta(days=1), freq="D")
+    hol = set(cal.holidays)
+    work_days = [d for d in days if d.strftime("%a").lower()[:3] in cal.working_weekdays and d.strftime("%Y-%m-%d") not in hol]
+    daily = fit_cases["arrival"].dt.normalize().value_counts().reindex(work_days, fill_value=0).to_numpy(dtype=float)
+    per_day = float(daily.mean())
+    var = float(daily.var(ddof=1)) if len(daily) > 1 else 0.0
+    cv = math.sqrt(max(0.0, var - per_day)) / per_day if per_day > 0 else 0.0
+    outside = int((~fit_cases["arrival"].dt.normalize().isin(work_days)).sum())
+    if outside:
+        notes.append(f"{outside} cases arrived on days taken as non-working; they count in the daily rate of no day")
+    est("arrivals per working day", per_day, "cases / working day", f"{len(fit_cases)} cases over {len(work_days)} working days")
+    est("day-to-day cv of the arrival rate", cv, "", "variance of daily counts beyond Poisson")
+    arrivals = {"per_day": round(per_day, 4), "day_to_day_cv": round(min(cv, 5.0), 4)}
+    timed = fit_cases["arrival"][(fit_cases["arrival"].dt.hour != 0) | (fit_cases["arrival"].dt.minute != 0)]
+    if cal.office_hours is not None and len(timed) >= 50:
+        prof = timed.dt.hour.value_counts(normalize=True).sort_index()
+        arrivals["hourly_profile"] = {str(h): round(float(v) * 24, 4) for h, v in prof.items()}
+        est("hourly profile", len(prof), "hours with arrivals", f"{len(timed)} timed arrivals")
+    else:
+        notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
+
+    # the missing-documents loop
+    decided = fit_cases[fit_cases["decided"]]
+    fits: dict[str, Fit] = {}
+    applicants: dict = {"abandon_probability": [0.0]}
+    p_loop = 0.0
+    review_days = decided["lead_working_days"].to_numpy(dtype=float)
+    if loop:
+        n_loops, turn_days, gaps = _loops(log, cases, loop, loop_until)
+        cases["loops"] = n_loops.to_numpy()
+        cases["turnaround_days"] = turn_days.to_numpy()
+        fit_cases = cases[cases["fitting"]]
+        decided = fit_cases[fit_cases["decided"]]
+        p_loop = float((fit_cases["loops"] > 0).mean())
+        again = float((fit_cases["loops"] > 1).sum() / max(1, (fit_cases["loops"] > 0).sum()))
+        repeat = min(1.0, again / p_loop) if p_loop > 0 else 0.0
+        est("share of cases with a missing-documents loop", p_loop, "", f"activities {', '.join(loop)}")
+        est("repeat factor of a second loop", repeat, "", f"{again:.1%} of looped cases loop again")
+        if gaps:
+            fits["applicant_turnaround"] = f = fit_duration(gaps)
+            applicants["fix_calendar_days"] = f.distribution
+            applicants["repeat_incomplete_factor"] = round(repeat, 4)
+            to = f"the first later {', '.join(loop_until)}" if loop_until else "the case's next event"
+            est("applicant turnaround", f.distribution.get("mean", f.distribution.get("value")), "calendar days",
+                f"{len(gaps)} loops: loop event to {to} ({f.family})")
+        turn_wd = working_days_between(decided["arrival"], decided["arrival"] + pd.to_timedelta(decided["turnaround_days"], unit="D"),
+                                       cal.working_weekdays, cal.holidays)
+        review_days = np.maximum(0.0, decided["lead_working_days"].to_numpy(dtype=float) - turn_wd)
+    fits["government_time"] = g = fit_duration(review_days)
+    est("government time to decision without the applicant's turnarounds", g.distribution.get("mean", g.distribution.get("value")),
+        "working days", f"{len(review_days)} decided cases ({g.family}; {g.zeros_moved} same-day decisions moved to {g.floor} days)")
+
+    # cases that never reach a decision
+    p95 = float(np.nanpercentile(cases.loc[cases["decided"], "lead_calendar_days"], 95)) if cases["decided"].any() else 0.0
+    last_event = log.events.groupby("case_id")["local"].max().reindex(cases["case_id"]).to_numpy()
+    stopped = (~cases["decided"]).to_numpy() & (last_event < (log_end - pd.Timedelta(days=p95)).to_datetime64())
+    share_stopped = float(stopped[cases["fitting"].to_numpy()].mean())
+    if share_stopped > 0:
+        notes.append(f"{share_stopped:.1%} of the fitting period's cases stop without a decision long before the log ends "
+                     f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it): "
+                     "not modelled; the model's lead times are those of decided cases")
+    est("cases stopping without a decision", share_stopped, "", "not modelled")
+
+    # the draft scenario
+    from ..calendar import Calendar, clock_for
+
+    calendar = cal.scenario_calendar()
+    day_minutes = clock_for(Calendar(**calendar)).day_minutes
+    review_mean_days = float(np.mean(review_days)) if len(review_days) else 1.0
+    staff = int(math.ceil(per_day * (1 + 3 * max(cv, 0.3)) * review_mean_days * 2)) + 5
+    positions = max(1, int(math.ceil(per_day * (1 + p_loop) * INTAKE_MINUTES / day_minutes * 3)) + 1)
+    horizon = len(pd.bdate_range(t0.normalize(), t1.normalize(), freq="C", weekmask=" ".join(
+        d.capitalize() for d in cal.working_weekdays), holidays=list(cal.holidays)))
+    drain = len(pd.bdate_range(t1.normalize() + pd.Timedelta(days=1), log_end.normalize(), freq="C", weekmask=" ".join(
+        d.capitalize() for d in cal.working_weekdays), holidays=list(cal.holidays))) if log_end > t1 else 0
+    scenario = {
+        "name": name or f"Calibrated from {log.source}",
+        "description": "A draft calibrated from an event log; fields marked as placeholders are not from the log.",
+        "calendar": calendar,
+        "sites": [{"id": "office", "name": "placeholder site"}],
+        "departments": [{"id": "back_office", "site": "office", "staff": {"reviewer": staff}}],
+        "windows": [{"id": "intake_window", "site": "office", "positions": positions, "items": ["application"]}],
+        "items": [{
+            "id": "application", "department": "back_office", "kind": "back_office",
+            "intake_minutes": {"dist": "lognormal", "mean": INTAKE_MINUTES, "cv": 0.5},
+            "steps": [{"id": "review", "role": "reviewer", "minutes": _scaled(g.distribution, day_minutes)}],
+            "incomplete_probability": round(p_loop, 4), "result_delivery": "electronic",
+        }],
+        "case_types": [{"id": "cases", "arrivals": arrivals, "flow": [{"item": "application"}]}],
+        "applicants": applicants,
+        "run": {"horizon_working_days": max(1, horizon), "warmup_working_days": 0, "drain_working_days": max(0, drain),
+                "replications": replications, "seed": seed},
+    }
+    Scenario.from_dict(scenario)  # the draft must load
+    placeholders = [
+        ("windows[intake_window].positions", f"{positions}: enough that nothing queues at intake (the log has no intake staff)"),
+        ("departments[back_office].staff.reviewer", f"{staff}: enough that no file waits for a reviewer, so the review step "
+                                                    "is the fitted delay; the log cannot show staff or their workload"),
+        ("items[application].intake_minutes", f"{INTAKE_MINUTES:g} minutes (the log does not time the intake)"),
+        ("sites, travel", "one site, no travel (the log has no trips)"),
+        ("items[application].materials, fee_yuan, channels", "not in the log"),
+    ]
+    if cal.office_hours is None:
+        placeholders.append(("calendar.office_hours", "the format's default hours (the log has no clock times)"))
+    return Calibration(scenario, split, log_end, cal, fits, pd.DataFrame(estimates), placeholders, notes, cases)

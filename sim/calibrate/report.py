@@ -1,0 +1,180 @@
+"""How well a calibrated scenario fits its log: perspective by perspective, on the fitting period and the held-out tail.
+
+The calibrated scenario is simulated over the log's own span (arrivals from
+its first to its last case, then on to the log's last event, so a case the
+log could not see decided is not decided in the simulation either).  The
+same measures are taken from each replication as from the log, with a 95%
+CI over replications:
+
+* time to decision of decided cases: median, 90th percentile (working days,
+  counted by dates as the log allows) and the Wasserstein distance to the
+  log's;
+* the share of cases decided by the log's end, the share with a
+  missing-documents loop;
+* arrivals per working day and their weekday shares (total variation);
+* decisions per week and cases in progress at the end of each week.
+
+Beside the model, a naive baseline that knows no process: the held-out
+tail's lead times predicted by resampling the fitting period's.  A row
+passes when the log's value is within ``tolerance`` (15%) of the model's
+mean, or inside its CI.  Finally the loop is switched off in the calibrated
+scenario: its median should move toward that of the log's cases without a
+loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..eventlog.measures import WEEKDAYS, lead_time_distance, total_variation, working_days_between
+from ..scenario import Scenario
+from ..stats import mean_ci
+from .draft import Calibration
+
+__all__ = ["FitReport", "fit_report", "simulated_cases"]
+
+PERIODS = ("fitting", "held_out")
+
+
+@dataclass
+class FitReport:
+    table: pd.DataFrame  # period, measure, unit, log, model_mean, model_ci_low, model_ci_high, baseline, rel_error, passes
+    loop_check: pd.DataFrame | None
+    replications: int
+    seed: int
+    sim_cases: pd.DataFrame | None = None  # the simulated cases (all replications) as a case table
+
+
+def simulated_cases(result, scenario: Scenario) -> pd.DataFrame:
+    """The simulated cases as the log's case table: arrival and end as wall-clock times, decided, lead working days."""
+    c = result.cases
+    origin = pd.Timestamp(scenario.calendar.start_date)
+    out = pd.DataFrame({
+        "replication": c["replication"].to_numpy(),
+        "arrival": origin + pd.to_timedelta(c["arrival_minute"].to_numpy(), unit="min"),
+        "decided": (c["status"] == "completed").to_numpy(),
+        "loops": c["returns"].to_numpy(),
+    })
+    end = origin + pd.to_timedelta(c["end_minute"].to_numpy(), unit="min")
+    out["end"] = pd.Series(end).where(out["decided"])
+    cal = scenario.calendar
+    out["lead_working_days"] = working_days_between(out["arrival"], out["end"], cal.working_weekdays,
+                                                    [d.isoformat() for d in cal.holidays])
+    return out
+
+
+def _period(cases: pd.DataFrame, split: pd.Timestamp, period: str) -> pd.DataFrame:
+    return cases[cases["arrival"] < split] if period == "fitting" else cases[cases["arrival"] >= split]
+
+
+def _weekday_shares(arrivals: pd.Series) -> pd.Series:
+    d = arrivals.dt.day_of_week.value_counts(normalize=True).reindex(range(7), fill_value=0.0)
+    d.index = list(WEEKDAYS)
+    return d
+
+
+def _weekly(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[float, float]:
+    """(decisions per week, cases in progress at week ends), averaged over the weeks from start to end."""
+    weeks = pd.date_range(start.normalize(), end, freq="W-SUN")
+    if len(weeks) == 0:
+        return math.nan, math.nan
+    ends = np.sort(cases["end"].dropna().to_numpy())
+    arr = np.sort(cases["arrival"].to_numpy())
+    g = (weeks + pd.Timedelta(days=1)).to_numpy()
+    done = np.searchsorted(ends, g) - np.searchsorted(ends, (weeks - pd.Timedelta(days=6)).to_numpy())
+    wip = np.searchsorted(arr, g) - np.searchsorted(ends, g)
+    return float(done.mean()), float(wip.mean())
+
+
+def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None) -> dict:
+    """Every measure of one set of cases (the log, or one replication), per period."""
+    out = {}
+    for period in PERIODS:
+        p = _period(cases, split, period)
+        lead = p.loc[p["decided"], "lead_working_days"].to_numpy(dtype=float)
+        lead = lead[~np.isnan(lead)]
+        start, end = (t0, split) if period == "fitting" else (split, t1)
+        days = max(1, len(pd.bdate_range(start.normalize(), end.normalize())))
+        tp, wip = _weekly(p, start, end)
+        out[period] = {
+            ("time to decision, median", "working days"): float(np.median(lead)) if len(lead) else math.nan,
+            ("time to decision, 90th percentile", "working days"): float(np.percentile(lead, 90)) if len(lead) else math.nan,
+            ("share decided by the log's end", ""): float(p["decided"].mean()) if len(p) else math.nan,
+            ("share with a missing-documents loop", ""): float((p["loops"] > 0).mean()) if "loops" in p and len(p) else math.nan,
+            ("arrivals per weekday (mon-fri)", "cases / day"): len(p) / days,
+            ("decisions per week", "cases"): tp,
+            ("cases in progress at week ends", "cases"): wip,
+        }
+        if log_lead is not None:
+            out[period][("Wasserstein distance of time to decision to the log's", "working days")] = \
+                lead_time_distance(lead, log_lead[period])
+            out[period][("total variation of weekday shares from the log's", "")] = \
+                total_variation(_weekday_shares(p["arrival"]), log_lead[f"{period}_weekdays"])
+    return out
+
+
+def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None, workers: int | None = 1,
+               tolerance: float = 0.15, executor=None, progress=None) -> FitReport:
+    """Simulate the calibrated scenario and compare it with its log (see the module's description)."""
+    from ..runner import run
+
+    scenario = Scenario.from_dict(cal.scenario)
+    seed = scenario.run.seed if seed is None else seed
+    log_cases = cal.cases.copy()
+    if "loops" not in log_cases:
+        log_cases["loops"] = 0
+    split, t0, t1 = cal.split, log_cases["arrival"].min(), cal.log_end
+    log_lead = {}
+    for period in PERIODS:
+        p = _period(log_cases, split, period)
+        log_lead[period] = p.loc[p["decided"], "lead_working_days"].dropna().to_numpy(dtype=float)
+        log_lead[f"{period}_weekdays"] = _weekday_shares(p["arrival"])
+    log_m = _measures(log_cases, split, t0, t1)
+    result = run(scenario, replications, seed, workers=workers, executor=executor, progress=progress)
+    sim = simulated_cases(result, scenario)
+    reps = [_measures(sim[sim["replication"] == r], split, t0, t1, log_lead) for r in range(replications)]
+    fit_lead = log_lead["fitting"]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for period in PERIODS:
+        for (measure, unit) in reps[0][period]:
+            vals = np.array([r[period][(measure, unit)] for r in reps], dtype=float)
+            m, lo, hi, _, _ = mean_ci(vals[~np.isnan(vals)]) if (~np.isnan(vals)).any() else (math.nan,) * 5
+            log_v = log_m[period].get((measure, unit), 0.0 if "distance" in measure or "variation" in measure else math.nan)
+            base = math.nan
+            if period == "held_out" and measure.startswith("time to decision") and len(fit_lead):
+                q = 50 if "median" in measure else 90
+                n = max(1, len(log_lead["held_out"]))
+                base = float(np.mean([np.percentile(rng.choice(fit_lead, n), q) for _ in range(200)]))
+            rel = abs(m - log_v) / abs(log_v) if log_v and not math.isnan(log_v) and not math.isnan(m) else math.nan
+            inside = not math.isnan(lo) and lo <= log_v <= hi
+            passes = (rel <= tolerance or inside) if not math.isnan(rel) else None
+            if "distance" in measure or "variation" in measure:
+                passes, rel = None, math.nan
+            rows.append({"period": period, "measure": measure, "unit": unit, "log": log_v, "model_mean": m,
+                         "model_ci_low": lo, "model_ci_high": hi, "naive_baseline": base, "rel_error": rel,
+                         "passes": passes})
+    table = pd.DataFrame(rows)
+    loop_check = None
+    if (log_cases["loops"] > 0).any() and scenario.items[0].incomplete_probability > 0:
+        no_loop = scenario.evolve(items=[{**scenario.items[0].model_dump(mode="json", exclude_none=True),
+                                          "incomplete_probability": 0.0}])
+        off = simulated_cases(run(no_loop, replications, seed, workers=workers, executor=executor), no_loop)
+        fit_cases = _period(log_cases, split, "fitting")
+        with_loop = [float(np.nanmedian(_period(sim[sim["replication"] == r], split, "fitting").query("decided")
+                                        ["lead_working_days"])) for r in range(replications)]
+        without = [float(np.nanmedian(_period(off[off["replication"] == r], split, "fitting").query("decided")
+                                      ["lead_working_days"])) for r in range(replications)]
+        dec = fit_cases[fit_cases["decided"]]
+        loop_check = pd.DataFrame([
+            {"what": "log, every decided case", "median_working_days": float(dec["lead_working_days"].median())},
+            {"what": "log, decided cases without a loop",
+             "median_working_days": float(dec.loc[dec["loops"] == 0, "lead_working_days"].median())},
+            {"what": "model as calibrated", "median_working_days": float(np.mean(with_loop))},
+            {"what": "model with the loop switched off", "median_working_days": float(np.mean(without))},
+        ])
+    return FitReport(table, loop_check, replications, seed, sim)

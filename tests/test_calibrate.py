@@ -1,0 +1,173 @@
+"""Calibration from a log: a synthetic log from a known process gives its parameters back; the BPIC 2015 worked example."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibrate.draft import CalibrationError, calibrate
+from sim.calibrate.fit import fit_duration
+from sim.calibrate.report import fit_report
+from sim.eventlog.read import read_log
+from sim.scenario import Scenario
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# the known process: 8 cases a working day (Poisson), 30% have a missing-documents loop whose turnaround is
+# gamma(mean 10 calendar days, cv 0.5); government time is lognormal(mean 20 working days, cv 0.5)
+RATE, P_LOOP, TURN_MEAN, GOV_MEAN, GOV_CV = 8.0, 0.3, 10.0, 20.0, 0.5
+
+
+def _synthetic_log(path: Path, days: int = 300, seed: int = 5) -> None:
+    rng = np.random.default_rng(seed)
+    workdays = pd.bdate_range("2023-01-02", periods=days)
+    rows = []
+    k = 0
+    s2 = math.log(1 + GOV_CV ** 2)
+    for d in workdays:
+        for _ in range(rng.poisson(RATE)):
+            k += 1
+            t = d + pd.Timedelta(hours=9) + pd.Timedelta(minutes=float(rng.uniform(0, 480)))
+            case = f"c{k}"
+            rows.append((case, "提交申请", t))
+            extra = pd.Timedelta(0)
+            if rng.random() < P_LOOP:
+                req = t + pd.Timedelta(minutes=30)
+                turn = rng.gamma(4.0, TURN_MEAN / 4.0)
+                back = req + pd.Timedelta(days=turn)
+                rows += [(case, "补正告知", req), (case, "补正材料收到", back)]
+                extra = back - t
+            gov = rng.lognormal(math.log(GOV_MEAN) - s2 / 2, math.sqrt(s2))
+            end_day = (t + extra).normalize() + pd.offsets.BDay(int(round(gov)))
+            rows.append((case, "办结", end_day + pd.Timedelta(hours=float(rng.uniform(9, 17)))))
+    df = pd.DataFrame(rows, columns=["办件编号", "环节名称", "完成时间"])
+    df["完成时间"] = df["完成时间"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    df.to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    f = tmp_path_factory.mktemp("log") / "log.csv"
+    _synthetic_log(f)
+    return read_log(f)
+
+
+def test_a_known_process_is_recovered_from_its_log(synthetic):
+    cal = calibrate(synthetic, ["办结"], ["补正告知"], loop_until=["补正材料收到"])
+    est = cal.estimates.set_index("quantity")["value"]
+    # 240 working days of fitting (the last 20% held out): about 1,900 cases, so the rate's standard error is
+    # about 2.3%, the loop share's about 1.1 points; turnaround (about 570 loops) and government time means
+    # about 2-3% each: the tolerances are 2 to 3 standard errors
+    assert est["arrivals per working day"] == pytest.approx(RATE, rel=0.06)
+    assert est["share of cases with a missing-documents loop"] == pytest.approx(P_LOOP, abs=0.035)
+    assert est["applicant turnaround"] == pytest.approx(TURN_MEAN, rel=0.08)
+    assert cal.fits["applicant_turnaround"].family == "gamma"
+    gov = cal.fits["government_time"]
+    assert gov.distribution["mean"] == pytest.approx(GOV_MEAN, rel=0.08) and gov.family in ("lognormal", "gamma")
+    assert cal.calendar.working_weekdays == ("mon", "tue", "wed", "thu", "fri")
+    assert cal.calendar.office_hours == ("09:00-17:00",)
+    s = Scenario.from_dict(cal.scenario)
+    assert s.items[0].incomplete_probability == pytest.approx(P_LOOP, abs=0.035)
+    assert [p for p, _ in cal.placeholders][:2] == ["windows[intake_window].positions", "departments[back_office].staff.reviewer"]
+
+
+def test_the_fit_report_reproduces_a_stationary_log_and_the_loop_check_moves_the_median(synthetic):
+    cal = calibrate(synthetic, ["办结"], ["补正告知"], loop_until=["补正材料收到"])
+    rep = fit_report(cal, replications=4, seed=3)
+    t = rep.table.set_index(["period", "measure"])
+    for period in ("fitting", "held_out"):
+        for m in ("time to decision, median", "time to decision, 90th percentile", "share with a missing-documents loop"):
+            assert t.loc[(period, m), "passes"], (period, m, t.loc[(period, m)].to_dict())
+    lc = rep.loop_check.set_index("what")["median_working_days"]
+    log_all, log_none = lc["log, every decided case"], lc["log, decided cases without a loop"]
+    model, off = lc["model as calibrated"], lc["model with the loop switched off"]
+    assert off < model and abs(off - log_none) < abs(model - log_none) and log_none < log_all
+
+
+def test_bad_options_are_messages_naming_them(synthetic):
+    with pytest.raises(CalibrationError, match="--decided-by: no activity 'decided'"):
+        calibrate(synthetic, ["decided"])
+    with pytest.raises(CalibrationError, match="--loop-until: give the loop activity"):
+        calibrate(synthetic, ["办结"], loop_until=["补正材料收到"])
+    with pytest.raises(CalibrationError, match="--hold-out"):
+        calibrate(synthetic, ["办结"], hold_out=1.5)
+
+
+def test_fitting_chooses_by_aic_and_reports_every_candidate():
+    rng = np.random.default_rng(1)
+    f = fit_duration(rng.lognormal(1.0, 0.8, 4000))
+    assert f.family == "lognormal" and f.candidates["chosen"].sum() == 1
+    assert f.candidates.iloc[0]["family"] == "lognormal"  # sorted by AIC
+    g = fit_duration(rng.exponential(3.0, 4000))
+    assert g.distribution["mean"] == pytest.approx(3.0, rel=0.06)
+    assert fit_duration([0, 0, 2.0, 3.0, 4.0]).zeros_moved == 2
+    with pytest.raises(ValueError, match="negative"):
+        fit_duration([-1.0, 2.0])
+
+
+def test_bpic15_worked_example_median_held_out_and_the_loop(tmp_path):
+    """The public BPI Challenge 2015 log of municipality 1 (an extract in tests/data).
+
+    Decisions are sent with 01_HOOFD_515 or 01_HOOFD_510_2, missing data is requested with 08_AWB45_020_1 and
+    received with 08_AWB45_030 (the log's own activity descriptions).  The held-out median is reproduced within
+    15%; the 90th percentile is not: the log's last year decided its slowest cases faster than the years the
+    model is fitted on, and the fit report says so instead of passing it.
+    """
+    log = read_log(DATA / "bpic15_1_events.csv.gz")
+    assert log.cases == 1199 and len(log.events) == 52217
+    cal = calibrate(log, ["01_HOOFD_515", "01_HOOFD_510_2"], ["08_AWB45_020_1"], loop_until=["08_AWB45_030"])
+    rep = fit_report(cal, replications=6, seed=11)
+    t = rep.table.set_index(["period", "measure"])
+    med = t.loc[("held_out", "time to decision, median")]
+    assert med["passes"] and med["rel_error"] <= 0.15 and med["log"] == 34
+    p90 = t.loc[("held_out", "time to decision, 90th percentile")]
+    assert p90["passes"] is False or p90["passes"] == False  # noqa: E712 - reported as a miss
+    assert p90["model_ci_low"] > p90["log"]
+    assert abs(p90["naive_baseline"] - p90["log"]) > abs(p90["model_mean"] - p90["log"])  # the model beats the baseline
+    lc = rep.loop_check.set_index("what")["median_working_days"]
+    assert abs(lc["model with the loop switched off"] - lc["log, decided cases without a loop"]) < \
+        abs(lc["model as calibrated"] - lc["log, decided cases without a loop"])
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "approval-sim"
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=600)
+
+
+def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_input(tmp_path):
+    log = tmp_path / "log.csv"
+    _synthetic_log(log, days=120)
+    out, rep = tmp_path / "draft.yaml", tmp_path / "fit"
+    r = _cli("calibrate", log, "--decided-by", "办结", "--loop", "补正告知", "--loop-until", "补正材料收到",
+             "--out", out, "--report", rep, "--reps", 3, "--workers", 1)
+    assert r.returncode == 0, r.stderr
+    assert "placeholders the log cannot show" in r.stdout and "held_out" in r.stdout
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Draft scenario calibrated from log.csv") and "# PLACEHOLDERS" in text
+    from sim import load_scenario
+
+    s = load_scenario(out)
+    assert s.case_types[0].arrivals.per_day == pytest.approx(RATE, rel=0.1)
+    html = (rep / "report.html").read_text(encoding="utf-8")
+    assert "time to decision, median" in html and "placeholder" in html and "@font-face" in html
+    assert (rep / "tables" / "fit.csv").is_file() and (rep / "charts" / "time_to_decision_held_out.zh.png").is_file()
+    # an existing output is never overwritten; bad options and logs are exit 2 with a message, no traceback
+    again = _cli("calibrate", log, "--decided-by", "办结", "--out", out)
+    assert again.returncode == 2 and "already exists" in again.stderr and out.read_text(encoding="utf-8") == text
+    for args, words in [
+        (["--decided-by", "nope"], "--decided-by: no activity 'nope'"),
+        (["--decided-by", "办结", "--map", "kase=x"], "unknown role 'kase'"),
+        (["--decided-by", "办结", "--hold-out", "2"], "--hold-out"),
+    ]:
+        bad = _cli("calibrate", log, *args, "--out", tmp_path / "x.yaml")
+        assert bad.returncode == 2 and words in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert not (tmp_path / "x.yaml").exists()
+    missing = _cli("calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
