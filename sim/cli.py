@@ -364,12 +364,26 @@ def cmd_calibrate(args) -> int:
         return EXIT_BAD_INPUT
     if args.report:
         check_out_dir(args.report)
+    import pandas as pd
+
     try:
-        log = read_log(args.log, parse_mapping(args.map), timezone=args.timezone)
+        pd.Timestamp("2025-01-01").tz_localize(args.timezone)
+    except Exception:  # noqa: BLE001 - any failure means the zone is unknown
+        print(f"error: --timezone: unknown time zone {args.timezone!r} (e.g. Asia/Shanghai, Europe/Amsterdam, +08:00)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        log = read_log(args.log, parse_mapping(args.map), timezone=args.timezone, encoding=args.encoding)
         cal = calibrate(log, args.decided_by, args.loop or (), hold_out=args.hold_out, replications=args.reps,
                         seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or ())
-    except (LogError, CalibrationError) as exc:
-        print(f"error: {exc}" if isinstance(exc, CalibrationError) else str(exc), file=sys.stderr)
+    except LogError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (CalibrationError, ScenarioError) as exc:
+        print(f"error: {args.log}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, KeyError) as exc:  # a log the estimates cannot be made from: say so, no traceback
+        print(f"error: {args.log}: cannot calibrate from this log: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"calibrate: {log.cases:,} cases, {len(log.events):,} events; held out from {cal.split:%Y-%m-%d}; "
           f"log ends {cal.log_end:%Y-%m-%d}", file=sys.stderr)
@@ -529,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--map", action="append", metavar="ROLE=COLUMN",
                    help="which column is the case, activity, timestamp, start, resource, item, case_type; "
                         "event:NAME=COLUMN for a column of times (one row per case)")
+    k.add_argument("--encoding", default=None, help="text encoding of a CSV log (default: UTF-8, else GB18030)")
     k.add_argument("--timezone", default="Asia/Shanghai", help="zone of times written without an offset (default Asia/Shanghai)")
     k.add_argument("--hold-out", type=float, default=0.2, help="share of the log's span held out at its end (default 0.2)")
     k.add_argument("--reps", type=_positive_int, default=10, help="replications of the fit report (default 10)")

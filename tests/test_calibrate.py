@@ -171,3 +171,22 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
         assert not (tmp_path / "x.yaml").exists()
     missing = _cli("calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    zone = _cli("calibrate", log, "--decided-by", "办结", "--timezone", "Mars/Base", "--out", tmp_path / "x.yaml")
+    assert zone.returncode == 2 and "--timezone: unknown time zone 'Mars/Base'" in zone.stderr
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "not a readable CSV table"),
+    (b"case,activity,timestamp\n", "no events with a time"),
+    (b"case,activity,timestamp\n1,a,2025-01-01 10:00\n1,d,2025-01-02 10:00\n", "every case arrives at"),
+    (b"case,activity,timestamp\n1,a,2025-01-01 10:00\n2,d,yesterday\n", ":3: timestamp: not a date and time"),
+    (b"\xff\xfe\x00garbage\x81\x82", "name the encoding with --encoding"),
+    (b'<?xml version="1.0"?><log></log>', "no events found"),
+    (b'<?xml version="1.0"?><log><trace>', "not well-formed XML"),
+])
+def test_hostile_logs_are_messages_not_tracebacks(tmp_path, content, words):
+    f = tmp_path / "log.csv"
+    f.write_bytes(content)
+    r = _cli("calibrate", f, "--decided-by", "d", "--out", tmp_path / "x.yaml", "--reps", 2, "--workers", 1)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "x.yaml").exists()

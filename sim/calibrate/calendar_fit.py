@@ -52,6 +52,8 @@ def fit_calendar(log: EventLog, start: pd.Timestamp | None = None, end: pd.Times
     if end is not None:
         t = t[t < end]
     notes = []
+    if t.empty:
+        raise ValueError("no events in the period to read a calendar from")
     by_day = t.dt.day_of_week.value_counts().reindex(range(7), fill_value=0)
     even = by_day.sum() / 7
     working = tuple(WEEKDAYS[d] for d in range(7) if by_day[d] >= min_share * even)

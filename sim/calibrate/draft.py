@@ -119,6 +119,8 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     notes: list[str] = list(log.notes)
     first = case_table(log, decided_by)
     t0, t1 = first["arrival"].min(), first["arrival"].max()
+    if not t1 > t0:
+        raise CalibrationError(f"every case arrives at {t0}: a log needs arrivals spread over time to calibrate from")
     split = t0 + (t1 - t0) * (1 - hold_out) if hold_out > 0 else t1 + pd.Timedelta(days=1)
     # the observation ends with the log's events, not with a stray one dated far later (a planned date keyed in)
     times = log.events["local"].sort_values()

@@ -265,10 +265,10 @@ def read_csv_log(path: str | Path, mapping: Mapping[str, str] | None = None, tim
         try:
             text = raw.decode(enc)
             break
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
     if text is None:
-        raise LogError(str(p), "not UTF-8 or GB18030 text (give --encoding)")
+        raise LogError(str(p), f"not {encoding or 'UTF-8 or GB18030'} text (name the encoding with --encoding)")
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|").delimiter
@@ -382,7 +382,8 @@ def _is_gzip(p: Path) -> bool:
         raise LogError(str(p), f"cannot read: {exc.strerror or exc}") from None
 
 
-def read_log(path: str | Path, mapping: Mapping[str, str] | None = None, timezone: str = DEFAULT_TIMEZONE) -> EventLog:
+def read_log(path: str | Path, mapping: Mapping[str, str] | None = None, timezone: str = DEFAULT_TIMEZONE,
+             encoding: str | None = None) -> EventLog:
     """A CSV or XES log, by its content (XES starts with ``<?xml`` or ``<log``), gzip or not."""
     p = Path(path)
     head = _bytes(p)[:512].lstrip().lower() if p.exists() else b""
@@ -390,4 +391,4 @@ def read_log(path: str | Path, mapping: Mapping[str, str] | None = None, timezon
         raise LogError(str(p), "no such file")
     if head.startswith(b"<?xml") or head.startswith(b"<log"):
         return read_xes_log(p, mapping, timezone)
-    return read_csv_log(p, mapping, timezone)
+    return read_csv_log(p, mapping, timezone, encoding=encoding)
