@@ -33,6 +33,7 @@ from sim.charts import (
     case_gantt, claims_figure, distribution_before_after, save, station_heatmap, tornado, trips_before_after, waterfall,
 )
 from sim.charts.labels import LABELS, wrap
+from sim.charts.logfit import over_time, shares_side_by_side
 
 TOFU = "\ue000"  # private use: in no font, drawn as the .notdef box
 
@@ -114,6 +115,11 @@ SENSITIVITY = pd.DataFrame(
     columns=["assumption", "label_en", "label_zh", "low_value", "high_value", "measure_low", "measure_high", "base"],
 )
 
+_WEEKS = pd.date_range("2024-01-07", periods=20, freq="W-SUN")
+WIP_LOG = pd.Series(np.linspace(10, 40, 20), index=_WEEKS)
+WIP_MODEL = pd.DataFrame({"mean": np.linspace(12, 38, 20), "ci_low": np.linspace(10, 35, 20),
+                          "ci_high": np.linspace(14, 41, 20)}, index=_WEEKS)
+
 CHARTS = {
     "distribution": lambda lang: distribution_before_after(CASES, limits={"承诺时限": 5, "法定时限": 20}, lang=lang),
     "waterfall": lambda lang: waterfall(ATTRIBUTION, 10.0, 6.0, "lead_time_working_days_mean", lang=lang),
@@ -122,6 +128,9 @@ CHARTS = {
     "trips": lambda lang: trips_before_after(CASES, lang=lang),
     "claims": lambda lang: claims_figure(CLAIMS, lang=lang),
     "tornado": lambda lang: tornado(SENSITIVITY, claimed=2.0, measure="lead_time_working_days_mean", lang=lang),
+    "fit_over_time": lambda lang: over_time(WIP_LOG, WIP_MODEL, "wip", pd.Timestamp("2024-03-04"), lang=lang),
+    "fit_shares": lambda lang: shares_side_by_side(pd.Series([0.3, 0.7], index=["mon", "tue"]),
+                                                   pd.Series([0.4, 0.6], index=["mon", "tue"]), "weekday", lang=lang),
 }
 
 # -- rendering helpers -------------------------------------------------------------------------

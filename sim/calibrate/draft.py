@@ -199,6 +199,8 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     last_event = log.events.groupby("case_id")["local"].max().reindex(cases["case_id"]).to_numpy()
     stopped = (~cases["decided"]).to_numpy() & (last_event < (log_end - pd.Timedelta(days=p95)).to_datetime64())
     share_stopped = float(stopped[cases["fitting"].to_numpy()].mean())
+    # when each case left the process: its decision, or the last event of a case that stopped without one
+    cases["left"] = cases["end"].where(~stopped, cases["last_event"])
     if share_stopped > 0:
         notes.append(f"{share_stopped:.1%} of the fitting period's cases stop without a decision long before the log ends "
                      f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it): "

@@ -66,12 +66,26 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
             f.candidates.to_csv(tmp / "tables" / f"distribution_{name}.csv", index=False)
         if fit.loop_check is not None:
             fit.loop_check.to_csv(tmp / "tables" / "loop_switched_off.csv", index=False)
-        for lang in ("en", "zh"):
-            save(_lead_chart(cal, sim_cases, lang), tmp / "charts" / f"time_to_decision_held_out.{lang}", formats=("png",),
-                 dpi=110)
-        (tmp / "charts" / "charts.json").write_text(json.dumps([{
-            "file_stem": "time_to_decision_held_out", "title_en": "Time to decision of held-out cases: log and model",
-            "title_zh": "留出期案件的办结用时:日志与模型"}], ensure_ascii=False), encoding="utf-8")
+        from ..charts.logfit import over_time, shares_side_by_side
+        from .report import fit_series
+
+        series = fit_series(cal, fit)
+        series["wip_model"].to_csv(tmp / "tables" / "work_in_progress_model.csv", index_label="week_end")
+        series["wip_log"].rename("cases").to_csv(tmp / "tables" / "work_in_progress_log.csv", index_label="week_end")
+        charts = [
+            ("time_to_decision_held_out", "Time to decision of held-out cases: log and model", "留出期案件的办结用时:日志与模型",
+             lambda lang: _lead_chart(cal, sim_cases, lang)),
+            ("work_in_progress", "Cases in progress at week ends: log and model", "每周末在办案件数:日志与模型",
+             lambda lang: over_time(series["wip_log"], series["wip_model"], "wip", cal.split, lang=lang)),
+            ("arrivals_by_weekday", "Arrivals by weekday: log and model", "按星期的到达分布:日志与模型",
+             lambda lang: shares_side_by_side(series["weekday_log"], series["weekday_model"], "weekday", lang=lang)),
+        ]
+        for stem, _en, _zh, draw in charts:
+            for lang in ("en", "zh"):
+                save(draw(lang), tmp / "charts" / f"{stem}.{lang}", formats=("png",), dpi=110)
+        (tmp / "charts" / "charts.json").write_text(json.dumps(
+            [{"file_stem": stem, "title_en": en, "title_zh": zh} for stem, en, zh, _ in charts], ensure_ascii=False),
+            encoding="utf-8")
         passed = fit.table["passes"].dropna()
         manifest = {
             "experiment": f"Fit of a scenario calibrated from {log_name}",

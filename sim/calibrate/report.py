@@ -83,10 +83,11 @@ def _weekly(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tupl
     if len(weeks) == 0:
         return math.nan, math.nan
     ends = np.sort(cases["end"].dropna().to_numpy())
+    left = np.sort(cases["left" if "left" in cases else "end"].dropna().to_numpy())
     arr = np.sort(cases["arrival"].to_numpy())
     g = (weeks + pd.Timedelta(days=1)).to_numpy()
     done = np.searchsorted(ends, g) - np.searchsorted(ends, (weeks - pd.Timedelta(days=6)).to_numpy())
-    wip = np.searchsorted(arr, g) - np.searchsorted(ends, g)
+    wip = np.searchsorted(arr, g) - np.searchsorted(left, g)
     return float(done.mean()), float(wip.mean())
 
 
@@ -107,7 +108,7 @@ def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None) 
             ("share with a missing-documents loop", ""): float((p["loops"] > 0).mean()) if "loops" in p and len(p) else math.nan,
             ("arrivals per weekday (mon-fri)", "cases / day"): len(p) / days,
             ("decisions per week", "cases"): tp,
-            ("cases in progress at week ends", "cases"): wip,
+            ("cases in progress at week ends (stopped cases leave at their last event)", "cases"): wip,
         }
         if log_lead is not None:
             out[period][("Wasserstein distance of time to decision to the log's", "working days")] = \
@@ -178,3 +179,23 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
             {"what": "model with the loop switched off", "median_working_days": float(np.mean(without))},
         ])
     return FitReport(table, loop_check, replications, seed, sim)
+
+
+def _wip_by_week(cases: pd.DataFrame, weeks: pd.DatetimeIndex) -> np.ndarray:
+    g = (weeks + pd.Timedelta(days=1)).to_numpy()
+    arr = np.sort(cases["arrival"].to_numpy())
+    ends = np.sort(cases["left" if "left" in cases else "end"].dropna().to_numpy())
+    return np.searchsorted(arr, g) - np.searchsorted(ends, g)
+
+
+def fit_series(cal: Calibration, fit: FitReport) -> dict:
+    """The series the fit report draws: cases in progress at each week's end (log; model mean and 95% CI)
+    and arrival shares by weekday (log; model, all replications pooled)."""
+    log_cases, sim = cal.cases, fit.sim_cases
+    weeks = pd.date_range(log_cases["arrival"].min().normalize(), cal.log_end, freq="W-SUN")
+    log_wip = pd.Series(_wip_by_week(log_cases, weeks), index=weeks)
+    per_rep = np.array([_wip_by_week(sim[sim["replication"] == r], weeks) for r in range(fit.replications)], dtype=float)
+    rows = [mean_ci(per_rep[:, j])[:3] for j in range(len(weeks))]
+    model_wip = pd.DataFrame(rows, index=weeks, columns=["mean", "ci_low", "ci_high"])
+    return {"wip_log": log_wip, "wip_model": model_wip, "weekday_log": _weekday_shares(log_cases["arrival"]),
+            "weekday_model": _weekday_shares(sim["arrival"])}

@@ -76,6 +76,7 @@ def case_table(log: EventLog, end_activities: Sequence[str] | None = None, worki
     else:
         out["end"] = g["local"].max()
     out["decided"] = out["end"].notna()
+    out["last_event"] = g["local"].max()
     out["lead_calendar_days"] = (out["end"] - out["arrival"]).dt.total_seconds() / 86400.0
     out["lead_working_days"] = working_days_between(out["arrival"], out["end"], working_weekdays, holidays)
     acts = ev["activity"].to_numpy(dtype=object)
