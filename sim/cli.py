@@ -375,7 +375,7 @@ def cmd_calibrate(args) -> int:
     try:
         log = read_log(args.log, parse_mapping(args.map), timezone=args.timezone, encoding=args.encoding)
         cal = calibrate(log, args.decided_by, args.loop or (), hold_out=args.hold_out, replications=args.reps,
-                        seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or ())
+                        seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or (), by=args.by)
     except LogError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -543,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--map", action="append", metavar="ROLE=COLUMN",
                    help="which column is the case, activity, timestamp, start, resource, item, case_type; "
                         "event:NAME=COLUMN for a column of times (one row per case)")
+    k.add_argument("--by", choices=["item", "case_type"], default=None,
+                   help="calibrate each item (事项) or case type with enough decided cases as its own case type")
     k.add_argument("--encoding", default=None, help="text encoding of a CSV log (default: UTF-8, else GB18030)")
     k.add_argument("--timezone", default="Asia/Shanghai", help="zone of times written without an offset (default Asia/Shanghai)")
     k.add_argument("--hold-out", type=float, default=0.2, help="share of the log's span held out at its end (default 0.2)")

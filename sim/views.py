@@ -343,11 +343,12 @@ def optimisation_text(res) -> str:
 def calibration_text(cal, fit, out: str, report: str | None) -> str:
     """What was estimated, what is a placeholder, and how the model fits the log, held-out tail first."""
     out_lines = [f"draft scenario / 校准场景草稿: {out}" + (f"; fit report / 拟合报告: {report}/report.html" if report else ""), ""]
-    rows = [["estimated from the log / 由日志估计", "value", "unit", "from"]]
+    rows = [["group / 分组", "estimated from the log / 由日志估计", "value", "unit", "from"]]
     for d in cal.estimates.to_dict("records"):
         v = d["value"]
-        rows.append([d["quantity"], num(v, decimals([v])) if isinstance(v, float) else str(v), d["unit"], d["from"]])
-    out_lines += [table(rows, "lrll"), ""]
+        rows.append([d.get("group", "all"), d["quantity"], num(v, decimals([v])) if isinstance(v, float) else str(v),
+                     d["unit"], d["from"]])
+    out_lines += [table(rows, "llrll"), ""]
     out_lines.append("placeholders the log cannot show / 日志无法反映的占位值 (fill in / 请补充):")
     for path, why in cal.placeholders:
         out_lines += hanging(f"- {path}: {why}", WIDTH, 2)

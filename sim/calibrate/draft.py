@@ -26,6 +26,7 @@ model, which says so.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -101,10 +102,44 @@ def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Seque
     return per_case, turn, [float(g) for g in gaps.dropna()]
 
 
+def _slug(text: str, k: int) -> str:
+    ascii_part = re.sub(r"[^A-Za-z0-9_]+", "_", str(text)).strip("_")[:24]
+    return f"g{k}_{ascii_part}" if ascii_part else f"g{k}"
+
+
+def _groups(fit_cases: pd.DataFrame, by: str | None, min_cases: int) -> list[tuple[str, str]]:
+    """(id, label) of each group: values of ``by`` with ``min_cases`` decided cases, most cases first; then 'other'."""
+    if by is None:
+        return [("cases", "all cases")]
+    col = fit_cases[by].astype("string")
+    decided = col[fit_cases["decided"]].value_counts()
+    big = [v for v, n in decided.items() if n >= min_cases]
+    if not big:
+        return [("cases", "all cases")]
+    out = [(_slug(v, k + 1), str(v)) for k, v in enumerate(big)]
+    if (~col.isin(big) | col.isna()).any():
+        out.append(("other", f"other {by}s"))
+    return out
+
+
+def _group_of(cases: pd.DataFrame, by: str | None, groups: list[tuple[str, str]]) -> np.ndarray:
+    if by is None or groups == [("cases", "all cases")]:
+        return np.full(len(cases), groups[0][0], dtype=object)
+    ids = {label: gid for gid, label in groups if gid != "other"}
+    col = cases[by].astype("string")
+    return np.array([ids.get(v, "other") if isinstance(v, str) else "other" for v in col], dtype=object)
+
+
 def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = (), hold_out: float = 0.2,
-              name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = ()) -> Calibration:
+              name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = (),
+              by: str | None = None, min_cases: int = 30) -> Calibration:
     """A draft scenario from ``log``: decisions are events of ``decided_by``; ``loop`` names missing-documents
-    requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event)."""
+    requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event);
+    ``by`` ("item" or "case_type") calibrates each value with ``min_cases`` decided cases as its own case type."""
+    if by not in (None, "item", "case_type"):
+        raise CalibrationError(f"--by: expected item or case_type, got {by!r}")
+    if by is not None and log.events[by].isna().all():
+        raise CalibrationError(f"--by {by}: the log has no {by} column (name it with --map {by}=COLUMN)")
     if not decided_by:
         raise CalibrationError("--decided-by: name the activity (or activities) that record the decision")
     acts = set(log.events["activity"].dropna().unique())
@@ -138,47 +173,43 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         raise CalibrationError(f"only {len(fit_cases)} cases arrive in the fitting period: too few to calibrate")
     estimates = []
 
-    def est(quantity, value, unit, source):
-        estimates.append({"quantity": quantity, "value": value, "unit": unit, "from": source})
+    def est(quantity, value, unit, source, group="all"):
+        estimates.append({"group": group, "quantity": quantity, "value": value, "unit": unit, "from": source})
 
-    # arrivals
     days = pd.date_range(fit_cases["arrival"].min().normalize(), split.normalize() - pd.Timedelta(days=1), freq="D")
     hol = set(cal.holidays)
     work_days = [d for d in days if d.strftime("%a").lower()[:3] in cal.working_weekdays and d.strftime("%Y-%m-%d") not in hol]
-    daily = fit_cases["arrival"].dt.normalize().value_counts().reindex(work_days, fill_value=0).to_numpy(dtype=float)
-    per_day = float(daily.mean())
-    var = float(daily.var(ddof=1)) if len(daily) > 1 else 0.0
-    cv = math.sqrt(max(0.0, var - per_day)) / per_day if per_day > 0 else 0.0
     outside = int((~fit_cases["arrival"].dt.normalize().isin(work_days)).sum())
     if outside:
         notes.append(f"{outside} cases arrived on days taken as non-working; they count in the daily rate of no day")
-    est("arrivals per working day", per_day, "cases / working day", f"{len(fit_cases)} cases over {len(work_days)} working days")
-    est("day-to-day cv of the arrival rate", cv, "", "variance of daily counts beyond Poisson")
-    arrivals = {"per_day": round(per_day, 4), "day_to_day_cv": round(min(cv, 5.0), 4)}
-    timed = fit_cases["arrival"][(fit_cases["arrival"].dt.hour != 0) | (fit_cases["arrival"].dt.minute != 0)]
-    if cal.office_hours is not None and len(timed) >= 50:
-        prof = timed.dt.hour.value_counts(normalize=True).sort_index()
-        arrivals["hourly_profile"] = {str(h): round(float(v) * 24, 4) for h, v in prof.items()}
-        est("hourly profile", len(prof), "hours with arrivals", f"{len(timed)} timed arrivals")
-    else:
-        notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
 
-    # the missing-documents loop
-    decided = fit_cases[fit_cases["decided"]]
+    def arrivals_of(sub: pd.DataFrame, group: str) -> dict:
+        daily = sub["arrival"].dt.normalize().value_counts().reindex(work_days, fill_value=0).to_numpy(dtype=float)
+        per_day = float(daily.mean())
+        var = float(daily.var(ddof=1)) if len(daily) > 1 else 0.0
+        cv = math.sqrt(max(0.0, var - per_day)) / per_day if per_day > 0 else 0.0
+        est("arrivals per working day", per_day, "cases / working day", f"{len(sub)} cases over {len(work_days)} working days", group)
+        est("day-to-day cv of the arrival rate", cv, "", "variance of daily counts beyond Poisson", group)
+        out = {"per_day": round(max(per_day, 1e-4), 4), "day_to_day_cv": round(min(cv, 5.0), 4)}
+        timed = sub["arrival"][(sub["arrival"].dt.hour != 0) | (sub["arrival"].dt.minute != 0)]
+        if cal.office_hours is not None and len(timed) >= 50:
+            prof = timed.dt.hour.value_counts(normalize=True).sort_index()
+            out["hourly_profile"] = {str(h): round(float(v) * 24, 4) for h, v in prof.items()}
+            est("hourly profile", len(prof), "hours with arrivals", f"{len(timed)} timed arrivals", group)
+        return out
+
+    # the missing-documents loop: the applicant's side is pooled over every case
     fits: dict[str, Fit] = {}
     applicants: dict = {"abandon_probability": [0.0]}
-    p_loop = 0.0
-    review_days = decided["lead_working_days"].to_numpy(dtype=float)
     if loop:
         n_loops, turn_days, gaps = _loops(log, cases, loop, loop_until)
         cases["loops"] = n_loops.to_numpy()
         cases["turnaround_days"] = turn_days.to_numpy()
         fit_cases = cases[cases["fitting"]]
-        decided = fit_cases[fit_cases["decided"]]
-        p_loop = float((fit_cases["loops"] > 0).mean())
-        again = float((fit_cases["loops"] > 1).sum() / max(1, (fit_cases["loops"] > 0).sum()))
-        repeat = min(1.0, again / p_loop) if p_loop > 0 else 0.0
-        est("share of cases with a missing-documents loop", p_loop, "", f"activities {', '.join(loop)}")
+        looped = int((fit_cases["loops"] > 0).sum())
+        again = float((fit_cases["loops"] > 1).sum() / max(1, looped))
+        p_all = looped / len(fit_cases)
+        repeat = min(1.0, again / p_all) if p_all > 0 else 0.0
         est("repeat factor of a second loop", repeat, "", f"{again:.1%} of looped cases loop again")
         if gaps:
             fits["applicant_turnaround"] = f = fit_duration(gaps)
@@ -187,12 +218,47 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
             to = f"the first later {', '.join(loop_until)}" if loop_until else "the case's next event"
             est("applicant turnaround", f.distribution.get("mean", f.distribution.get("value")), "calendar days",
                 f"{len(gaps)} loops: loop event to {to} ({f.family})")
+    else:
+        cases["loops"] = 0
+        cases["turnaround_days"] = 0.0
+        fit_cases = cases[cases["fitting"]]
+
+    # groups: one case type and item per value of --by with enough decided cases, the rest together
+    groups = _groups(fit_cases, by, min_cases)
+    if by is None:
+        have = [r for r in ("item", "case_type") if fit_cases[r].notna().any() and fit_cases[r].nunique() > 1]
+        if have:
+            notes.append(f"the log names {have[0]}s ({fit_cases[have[0]].nunique()} distinct): --by {have[0]} "
+                         "calibrates each separately")
+    elif len(groups) == 1:
+        notes.append(f"--by {by}: no value has {min_cases} decided cases in the fitting period; calibrated together")
+    cases["group"] = _group_of(cases, by, groups)
+    fit_cases = cases[cases["fitting"]]
+    plans = []
+    for gid, label in groups:
+        sub = fit_cases[fit_cases["group"] == gid]
+        decided = sub[sub["decided"]]
+        p_loop = float((sub["loops"] > 0).mean()) if loop else 0.0
+        if loop:
+            est("share of cases with a missing-documents loop", p_loop, "", f"activities {', '.join(loop)}", gid)
         turn_wd = working_days_between(decided["arrival"], decided["arrival"] + pd.to_timedelta(decided["turnaround_days"], unit="D"),
                                        cal.working_weekdays, cal.holidays)
-        review_days = np.maximum(0.0, decided["lead_working_days"].to_numpy(dtype=float) - turn_wd)
-    fits["government_time"] = g = fit_duration(review_days)
-    est("government time to decision without the applicant's turnarounds", g.distribution.get("mean", g.distribution.get("value")),
-        "working days", f"{len(review_days)} decided cases ({g.family}; {g.zeros_moved} same-day decisions moved to {g.floor} days)")
+        review_days = np.maximum(0.0, decided["lead_working_days"].to_numpy(dtype=float) - np.nan_to_num(turn_wd))
+        if len(review_days) == 0 and gid == "other" and len(groups) > 1:
+            notes.append(f"{len(sub)} cases of other {by}s reach no decision in the fitting period: left out of the model")
+            continue
+        if len(review_days) == 0:
+            raise CalibrationError(f"no case{' of ' + label if len(groups) > 1 else ''} reaches a decision in the fitting "
+                                   "period: check --decided-by")
+        key = "government_time" if len(groups) == 1 else f"government_time_{gid}"
+        fits[key] = g = fit_duration(review_days)
+        est("government time to decision without the applicant's turnarounds", g.distribution.get("mean", g.distribution.get("value")),
+            "working days", f"{len(review_days)} decided cases ({g.family}; {g.zeros_moved} same-day decisions moved to "
+            f"{g.floor} days)", gid)
+        plans.append({"id": gid, "label": label, "arrivals": arrivals_of(sub, gid), "p_loop": p_loop, "gov": g,
+                      "review_mean": float(np.mean(review_days))})
+    if not any("hourly_profile" in p["arrivals"] for p in plans):
+        notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
 
     # cases that never reach a decision
     p95 = float(np.nanpercentile(cases.loc[cases["decided"], "lead_calendar_days"], 95)) if cases["decided"].any() else 0.0
@@ -212,27 +278,30 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
 
     calendar = cal.scenario_calendar()
     day_minutes = clock_for(Calendar(**calendar)).day_minutes
-    review_mean_days = float(np.mean(review_days)) if len(review_days) else 1.0
-    staff = int(math.ceil(per_day * (1 + 3 * max(cv, 0.3)) * review_mean_days * 2)) + 5
-    positions = max(1, int(math.ceil(per_day * (1 + p_loop) * INTAKE_MINUTES / day_minutes * 3)) + 1)
-    horizon = len(pd.bdate_range(t0.normalize(), t1.normalize(), freq="C", weekmask=" ".join(
-        d.capitalize() for d in cal.working_weekdays), holidays=list(cal.holidays)))
-    drain = len(pd.bdate_range(t1.normalize() + pd.Timedelta(days=1), log_end.normalize(), freq="C", weekmask=" ".join(
-        d.capitalize() for d in cal.working_weekdays), holidays=list(cal.holidays))) if log_end > t1 else 0
+    load = sum(p["arrivals"]["per_day"] * (1 + 3 * max(p["arrivals"]["day_to_day_cv"], 0.3)) * p["review_mean"] for p in plans)
+    staff = int(math.ceil(load * 2)) + 5
+    per_day_all = sum(p["arrivals"]["per_day"] * (1 + p["p_loop"]) for p in plans)
+    positions = max(1, int(math.ceil(per_day_all * INTAKE_MINUTES / day_minutes * 3)) + 1)
+    mask = " ".join(d.capitalize() for d in cal.working_weekdays)
+    horizon = len(pd.bdate_range(t0.normalize(), t1.normalize(), freq="C", weekmask=mask, holidays=list(cal.holidays)))
+    drain = len(pd.bdate_range(t1.normalize() + pd.Timedelta(days=1), log_end.normalize(), freq="C", weekmask=mask,
+                               holidays=list(cal.holidays))) if log_end > t1 else 0
+    items = [{
+        "id": p["id"], "name": p["label"], "department": "back_office", "kind": "back_office",
+        "intake_minutes": {"dist": "lognormal", "mean": INTAKE_MINUTES, "cv": 0.5},
+        "steps": [{"id": "review", "role": "reviewer", "minutes": _scaled(p["gov"].distribution, day_minutes)}],
+        "incomplete_probability": round(p["p_loop"], 4), "result_delivery": "electronic",
+    } for p in plans]
     scenario = {
         "name": name or f"Calibrated from {log.source}",
         "description": "A draft calibrated from an event log; fields marked as placeholders are not from the log.",
         "calendar": calendar,
         "sites": [{"id": "office", "name": "placeholder site"}],
         "departments": [{"id": "back_office", "site": "office", "staff": {"reviewer": staff}}],
-        "windows": [{"id": "intake_window", "site": "office", "positions": positions, "items": ["application"]}],
-        "items": [{
-            "id": "application", "department": "back_office", "kind": "back_office",
-            "intake_minutes": {"dist": "lognormal", "mean": INTAKE_MINUTES, "cv": 0.5},
-            "steps": [{"id": "review", "role": "reviewer", "minutes": _scaled(g.distribution, day_minutes)}],
-            "incomplete_probability": round(p_loop, 4), "result_delivery": "electronic",
-        }],
-        "case_types": [{"id": "cases", "arrivals": arrivals, "flow": [{"item": "application"}]}],
+        "windows": [{"id": "intake_window", "site": "office", "positions": positions, "items": [p["id"] for p in plans]}],
+        "items": items,
+        "case_types": [{"id": p["id"], "name": p["label"], "arrivals": p["arrivals"], "flow": [{"item": p["id"]}]}
+                       for p in plans],
         "applicants": applicants,
         "run": {"horizon_working_days": max(1, horizon), "warmup_working_days": 0, "drain_working_days": max(0, drain),
                 "replications": replications, "seed": seed},
@@ -242,9 +311,9 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         ("windows[intake_window].positions", f"{positions}: enough that nothing queues at intake (the log has no intake staff)"),
         ("departments[back_office].staff.reviewer", f"{staff}: enough that no file waits for a reviewer, so the review step "
                                                     "is the fitted delay; the log cannot show staff or their workload"),
-        ("items[application].intake_minutes", f"{INTAKE_MINUTES:g} minutes (the log does not time the intake)"),
+        ("items[*].intake_minutes", f"{INTAKE_MINUTES:g} minutes (the log does not time the intake)"),
         ("sites, travel", "one site, no travel (the log has no trips)"),
-        ("items[application].materials, fee_yuan, channels", "not in the log"),
+        ("items[*].materials, fee_yuan; case_types[*].channels", "not in the log"),
     ]
     if cal.office_hours is None:
         placeholders.append(("calendar.office_hours", "the format's default hours (the log has no clock times)"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,7 @@ def simulated_cases(result, scenario: Scenario) -> pd.DataFrame:
         "arrival": origin + pd.to_timedelta(c["arrival_minute"].to_numpy(), unit="min"),
         "decided": (c["status"] == "completed").to_numpy(),
         "loops": c["returns"].to_numpy(),
+        "group": c["case_type"].astype(str).to_numpy(),
     })
     end = origin + pd.to_timedelta(c["end_minute"].to_numpy(), unit="min")
     out["end"] = pd.Series(end).where(out["decided"])
@@ -91,7 +93,7 @@ def _weekly(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tupl
     return float(done.mean()), float(wip.mean())
 
 
-def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None) -> dict:
+def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None, groups: Sequence[str] = ()) -> dict:
     """Every measure of one set of cases (the log, or one replication), per period."""
     out = {}
     for period in PERIODS:
@@ -110,6 +112,10 @@ def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None) 
             ("decisions per week", "cases"): tp,
             ("cases in progress at week ends (stopped cases leave at their last event)", "cases"): wip,
         }
+        if len(groups) > 1:
+            for gid in groups:
+                gl = p.loc[p["decided"] & (p["group"] == gid), "lead_working_days"].dropna()
+                out[period][(f"time to decision, median: {gid}", "working days")] = float(gl.median()) if len(gl) else math.nan
         if log_lead is not None:
             out[period][("Wasserstein distance of time to decision to the log's", "working days")] = \
                 lead_time_distance(lead, log_lead[period])
@@ -129,15 +135,16 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
     if "loops" not in log_cases:
         log_cases["loops"] = 0
     split, t0, t1 = cal.split, log_cases["arrival"].min(), cal.log_end
-    log_lead = {}
+    log_lead = {"groups": sorted(log_cases["group"].unique()) if "group" in log_cases else []}
     for period in PERIODS:
         p = _period(log_cases, split, period)
         log_lead[period] = p.loc[p["decided"], "lead_working_days"].dropna().to_numpy(dtype=float)
         log_lead[f"{period}_weekdays"] = _weekday_shares(p["arrival"])
-    log_m = _measures(log_cases, split, t0, t1)
+    groups = log_lead["groups"]
+    log_m = _measures(log_cases, split, t0, t1, groups=groups)
     result = run(scenario, replications, seed, workers=workers, executor=executor, progress=progress)
     sim = simulated_cases(result, scenario)
-    reps = [_measures(sim[sim["replication"] == r], split, t0, t1, log_lead) for r in range(replications)]
+    reps = [_measures(sim[sim["replication"] == r], split, t0, t1, log_lead, groups) for r in range(replications)]
     fit_lead = log_lead["fitting"]
     rng = np.random.default_rng(seed)
     rows = []
@@ -161,9 +168,9 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
                          "passes": passes})
     table = pd.DataFrame(rows)
     loop_check = None
-    if (log_cases["loops"] > 0).any() and scenario.items[0].incomplete_probability > 0:
-        no_loop = scenario.evolve(items=[{**scenario.items[0].model_dump(mode="json", exclude_none=True),
-                                          "incomplete_probability": 0.0}])
+    if (log_cases["loops"] > 0).any() and any(it.incomplete_probability > 0 for it in scenario.items):
+        no_loop = scenario.evolve(items=[{**it.model_dump(mode="json", exclude_none=True), "incomplete_probability": 0.0}
+                                         for it in scenario.items])
         off = simulated_cases(run(no_loop, replications, seed, workers=workers, executor=executor), no_loop)
         fit_cases = _period(log_cases, split, "fitting")
         with_loop = [float(np.nanmedian(_period(sim[sim["replication"] == r], split, "fitting").query("decided")
