@@ -79,6 +79,17 @@ def _weekday_shares(arrivals: pd.Series) -> pd.Series:
     return d
 
 
+def _variants(cases: pd.DataFrame) -> pd.Series:
+    """Shares of the trace variants the model can tell apart: loops (0, 1, 2 or more) x decided by the log's end."""
+    loops = np.minimum(cases["loops"].to_numpy(), 2) if "loops" in cases else np.zeros(len(cases), int)
+    keys = [f"{'2+' if n >= 2 else n} loop(s), {'decided' if d else 'not decided'}" for n, d in zip(loops, cases["decided"])]
+    return pd.Series(keys, dtype=object).value_counts(normalize=True)
+
+
+def _hour_shares(arrivals: pd.Series) -> pd.Series:
+    return arrivals.dt.hour.value_counts(normalize=True).reindex(range(24), fill_value=0.0)
+
+
 def _weekly(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[float, float]:
     """(decisions per week, cases in progress at week ends), averaged over the weeks from start to end."""
     weeks = pd.date_range(start.normalize(), end, freq="W-SUN")
@@ -121,6 +132,11 @@ def _measures(cases: pd.DataFrame, split, t0, t1, log_lead: dict | None = None, 
                 lead_time_distance(lead, log_lead[period])
             out[period][("total variation of weekday shares from the log's", "")] = \
                 total_variation(_weekday_shares(p["arrival"]), log_lead[f"{period}_weekdays"])
+            out[period][("total variation of trace variants (loops x decided) from the log's", "")] = \
+                total_variation(_variants(p), log_lead[f"{period}_variants"])
+            if log_lead.get(f"{period}_hours") is not None:
+                out[period][("total variation of arrival clock hours from the log's", "")] = \
+                    total_variation(_hour_shares(p["arrival"]), log_lead[f"{period}_hours"])
     return out
 
 
@@ -140,6 +156,9 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
         p = _period(log_cases, split, period)
         log_lead[period] = p.loc[p["decided"], "lead_working_days"].dropna().to_numpy(dtype=float)
         log_lead[f"{period}_weekdays"] = _weekday_shares(p["arrival"])
+        log_lead[f"{period}_variants"] = _variants(p)
+        timed = p["arrival"][(p["arrival"].dt.hour != 0) | (p["arrival"].dt.minute != 0)]
+        log_lead[f"{period}_hours"] = _hour_shares(timed) if len(timed) >= 0.5 * max(1, len(p)) else None
     groups = log_lead["groups"]
     log_m = _measures(log_cases, split, t0, t1, groups=groups)
     result = run(scenario, replications, seed, workers=workers, executor=executor, progress=progress)
