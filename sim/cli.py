@@ -42,6 +42,30 @@ def _executor(args):
         raise ScenarioError([Problem("--cluster", str(exc) or type(exc).__name__)], "approval-sim") from None
 
 
+def _log_problem(args, executor) -> str | None:
+    """Why ``--log`` cannot be written as asked (checked before the run), or None."""
+    from .eventlog import LogExists, LogNotWritable, UnknownLogFormat, check_log_path, parse_time_zone
+    from .execution import LocalExecutor
+
+    if args.log is None:
+        return "--log-timezone: give --log FILE too (it is the event log's time zone)" if args.log_timezone else None
+    try:
+        check_log_path(args.log)
+    except (UnknownLogFormat, LogExists, LogNotWritable) as exc:
+        return f"--log: {exc}"
+    if args.log_timezone is not None:
+        try:
+            parse_time_zone(args.log_timezone)
+        except ValueError as exc:
+            return f"--log-timezone: {exc}"
+    if args.summary_only:
+        return "--log: an event log needs the per-case tables; drop --summary-only"
+    if not isinstance(executor, LocalExecutor):
+        return ("--log: an event log is written from replications run on this machine; "
+                "use --workers instead of a cluster (--cluster or $APPROVAL_SIM_CLUSTER)")
+    return None
+
+
 def cmd_run(args) -> int:
     from .export import OutputExists, check_out_dir, write_run
     from .runner import run
@@ -51,9 +75,35 @@ def cmd_run(args) -> int:
         check_out_dir(args.out)  # fail before spending time on the run
     reps = args.reps if args.reps is not None else scenario.run.replications
     executor = _executor(args)
-    with Progress(reps) as bar:
-        result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=bar.update,
-                     executor=executor, per_case=not args.summary_only)
+    problem = _log_problem(args, executor)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    written = None
+    try:
+        if args.log and not args.trace:  # the trace goes to disk as the replications make it
+            from .eventlog import DEFAULT_TIME_ZONE, run_logged
+
+            with Progress(reps) as bar:
+                result, written = run_logged(scenario, args.log, reps, args.seed, executor=executor,
+                                             progress=bar.update, time_zone=args.log_timezone or DEFAULT_TIME_ZONE)
+        else:
+            with Progress(reps) as bar:
+                result = run(scenario, replications=reps, seed=args.seed, trace=args.trace, progress=bar.update,
+                             executor=executor, per_case=not args.summary_only)
+            if args.log:  # --trace keeps the trace in memory anyway: the log is written from it
+                from .eventlog import DEFAULT_TIME_ZONE, write_log
+
+                written = write_log(result, args.log, time_zone=args.log_timezone or DEFAULT_TIME_ZONE)
+    except OSError as exc:  # a full disk, a folder gone: the log's hidden folder is already removed
+        if not args.log or isinstance(exc, FileExistsError):
+            raise
+        print(f"error: --log: {args.log} could not be written ({exc.strerror or exc}); nothing was written",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if written is not None and not args.json:
+        print(f"wrote event log {written.path}: {written.cases} cases, {written.events} activity instances",
+              file=sys.stderr)
     if args.out:
         try:
             files = write_run(result, args.out)
@@ -460,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="new directory for CSV tables and summary.json")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.add_argument("--trace", action="store_true", help="also record every activity (activities.csv with --out)")
+    r.add_argument("--log", default=None, metavar="FILE",
+                   help="write an event log to this new file: .csv, .xes, .xes.gz, .jsonocel or .ocel.json (OCEL 2.0)")
+    r.add_argument("--log-timezone", default=None, metavar="ZONE",
+                   help="time zone of the log's timestamps: an IANA name or +HH:MM (default Asia/Shanghai)")
     r.add_argument("--summary-only", action="store_true",
                    help="keep no per-case tables: memory stays flat however many cases (p90s within 0.5%%)")
     r.set_defaults(func=cmd_run)
@@ -579,27 +633,44 @@ def _leftovers(out) -> set[Path]:
     return set(p.parent.glob(f".{p.name}.*")) if p.parent.is_dir() else set()
 
 
-def _interrupted(exc: KeyboardInterrupt, args, before: tuple[bool, set]) -> str:
+def _run_log(args) -> str | None:
+    """The event log ``run --log`` writes (other commands' ``log`` is an input)."""
+    return getattr(args, "log", None) if getattr(args, "command", None) == "run" else None
+
+
+def _interrupted(exc: KeyboardInterrupt, args, before: tuple[bool, set], log_before: bool = False) -> str:
     """What an interrupt left behind, in one line: complete output or none, never a half-written folder."""
     how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
+    said = _output_left(args, before)
+    log = _run_log(args)
+    if log and not log_before:  # run --log: the log is complete (linked into place) or not there at all
+        done = (f"{log} is complete (it was written before the interrupt)" if Path(log).exists()
+                else f"{log} was not written (nothing half-written was left)")
+        said = done if said == "nothing was written" else f"{done}; {said}"
+    return f"{how}: {said}"
+
+
+def _output_left(args, before: tuple[bool, set]) -> str:
     out = getattr(args, "out", None)
     if not out:
         if getattr(args, "command", "") == "experiment":
-            return f"{how}: no results folder was written (one appears only when complete)"
-        return f"{how}: nothing was written"
+            return "no results folder was written (one appears only when complete)"
+        return "nothing was written"
     had_files, old_tmp = before
     left = sorted(_leftovers(out) - old_tmp)
     if left:
-        return f"{how}: {out} was not completed; remove the temporary folder {left[0]}"
+        return f"{out} was not completed; remove the temporary folder {left[0]}"
     if not had_files and _has_files(out):
-        return f"{how}: {out} is complete (it was written before the interrupt)"
-    return f"{how}: {out} was not written (nothing half-written was left)"
+        return f"{out} is complete (it was written before the interrupt)"
+    return f"{out} was not written (nothing half-written was left)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = getattr(args, "out", None)
     before = (_has_files(out), _leftovers(out)) if out else (False, set())
+    log = _run_log(args)
+    log_before = bool(log) and Path(log).exists()
     old = None
     if threading.current_thread() is threading.main_thread():
         old = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -612,7 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
-        print(_interrupted(exc, args, before), file=sys.stderr)
+        print(_interrupted(exc, args, before, log_before), file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like other tools
         try:

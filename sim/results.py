@@ -13,7 +13,8 @@
 * ``stations_by_hour``: the same by clock hour of the day;
 * ``kpis``: long table (scope, kpi, value); scope is ``all``,
   ``case_type:<id>`` or ``station:<id>``;
-* ``trace``: every activity (only when asked for).
+* ``trace``: every activity (only when asked for; ``item`` names the item,
+  or an application's items joined by ``+``).
 
 Queue length and utilisation are time averages over *working* time (closed
 hours do not count), computed exactly from the visit log.
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .engine.output import RunOutput
-from .engine.records import CASE_DTYPE, CHANNELS, ITEM_FIELDS, RECORD_FIELDS, STATUS
+from .engine.records import CASE_DTYPE, CHANNELS, ITEM_FIELDS, RECORD_FIELDS, STATUS, TRACE_COLUMNS
 from .kpis import STATION_KPIS
 from .summaries import CaseTotals, ItemTotals
 from .station_summary import StationSummaries, open_minutes_by_hour
@@ -232,10 +233,7 @@ def build_replication(
 
     trace = None
     if model.trace is not None:
-        trace = pd.DataFrame(
-            model.trace,
-            columns=["case", "case_type", "activity", "kind", "resource", "enabled_minute", "start_minute", "end_minute"],
-        )
+        trace = pd.DataFrame(model.trace, columns=list(TRACE_COLUMNS))
         trace["case_type"] = pd.Categorical.from_codes(trace["case_type"].to_numpy(dtype=np.int32), categories=ct_ids)
     for df in (cases, items, station_table, stations_by_hour, kpis):
         if df is not None:

@@ -235,3 +235,38 @@ def test_by_item_each_item_gets_its_own_case_type_rate_and_government_time(tmp_p
     assert len(Scenario.from_dict(whole.scenario).case_types) == 1 and any("--by item" in n for n in whole.notes)
     with pytest.raises(CalibrationError, match="--by: expected item or case_type"):
         calibrate(log, ["办结"], by="事项")
+
+
+def test_a_log_exported_by_our_own_run_calibrates_back_to_its_scenario(tmp_path):
+    """Round trip: a scenario with 12 cases a working day and a back-office review of gamma(mean 4 working days,
+    cv 0.5) (staff enough that nothing queues) is run with --log; calibrating from that log gives the rate and
+    the government time back."""
+    import yaml
+
+    from tests.helpers import COUNTY_CALENDAR, day_minutes, scenario
+
+    day = day_minutes(COUNTY_CALENDAR)
+    s = scenario(
+        calendar=COUNTY_CALENDAR,
+        items=[{"id": "permit", "department": "d", "kind": "back_office",
+                "intake_minutes": {"dist": "exponential", "mean": 10.0},
+                "steps": [{"id": "review", "role": "officer", "minutes": {"dist": "gamma", "mean": 4 * day, "cv": 0.5}}],
+                "result_delivery": "electronic"}],
+        departments=[{"id": "d", "site": "hall", "staff": {"officer": 200}}],
+        windows=[{"id": "w", "site": "hall", "positions": 4, "items": ["permit"]}],
+        case_types=[{"id": "permit_case", "arrivals": {"per_day": 12.0}, "flow": [{"item": "permit"}]}],
+        run={"horizon_working_days": 150, "warmup_working_days": 0, "drain_working_days": 60},
+    )
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(s.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    log = tmp_path / "run.csv"
+    r = _cli("run", f, "--reps", 1, "--workers", 1, "--log", log)
+    assert r.returncode == 0, r.stderr
+    lg = read_log(log, {"case": "case_id", "activity": "activity", "timestamp": "complete", "start": "start"})
+    cal = calibrate(lg, ["permit:review"], hold_out=0.0)
+    est = cal.estimates.set_index("quantity")["value"]
+    # about 1,800 cases: the rate's standard error is about 2.4%; the government time counted by dates from
+    # the intake's completion (the day of acceptance not counted) has the review's mean, 4 working days
+    assert est["arrivals per working day"] == pytest.approx(12.0, rel=0.08)
+    assert cal.fits["government_time"].distribution["mean"] == pytest.approx(4.0, rel=0.12)
+    assert cal.calendar.working_weekdays == tuple(COUNTY_CALENDAR["working_weekdays"])

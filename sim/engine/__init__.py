@@ -50,7 +50,7 @@ The engine is split along its seams:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..scenario import Scenario
 from .model import Model
@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 
 
 def simulate(
-    scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False, per_case: bool = True
+    scenario: Scenario, seed: int = 0, replication: int = 0, *, trace: bool = False, per_case: bool = True,
+    trace_sink: Callable[[list], None] | None = None,
 ) -> Replication:
     """Run one replication and return its results.
 
@@ -73,7 +74,12 @@ def simulate(
     by purpose, so two scenarios run with the same seed see the same arrivals
     and the same work content wherever they share case types, items and steps
     (common random numbers).  ``trace=True`` also records every activity
-    (case, activity, resource, enabled, start, end) for event logs.
+    (case, item, activity, resource, enabled, start, end) for event logs.
+    ``trace_sink(rows)``, when given, receives those rows as the run goes,
+    in lists of ``records.TRACE_CHUNK`` tuples laid out as
+    ``records.TRACE_COLUMNS`` (the same rows, in the same order, as the trace
+    table), and the replication keeps none (its ``trace`` is None): a large
+    log goes to disk as it is made (see :mod:`sim.eventlog`).
 
     ``per_case=False`` keeps no per-case or per-item table: records are folded
     into running totals as they come, so memory does not grow with the number
@@ -88,7 +94,8 @@ def simulate(
     totals = recorder = None
     if not per_case:
         recorder = Recorder()  # sinks set below, once the model knows its clock and horizon
-    model = Model(scenario, replication_seed(seed, replication), trace, recorder)
+    model = Model(scenario, replication_seed(seed, replication), trace or trace_sink is not None, recorder)
+    model.trace_sink = trace_sink
     if not per_case:
         totals = RunTotals(scenario, model.clock, model.t_warm, model.t_end, False, model.first_counted_case)
         recorder.sink_to(totals.add_cases, totals.add_items)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..calendar import MINUTES_PER_DAY, due_working_minute
 from ..scenario import incomplete_with_fewer_materials
-from .records import ASSISTED, CHUNK, ONLINE
+from .records import ASSISTED, CHUNK, ITEM_SEPARATOR, ONLINE
 from .runtime import ItemRT
 from .streams import keyed_uniform
 
@@ -59,6 +59,7 @@ def application_process(compiler, node):
     agency = m.s.agency
     label = node.key
     intake_label = f"intake:{label}"
+    item_label = ITEM_SEPARATOR.join(it.id for it in items)  # the trace's item of the application's activities
     waited_for = {d for it in m.items.values() for d in it.issued_after}
     awaited = tuple(it for it in items if it.id in waited_for)
     # items decided at the window when taken in, unless a tolerated gap makes them wait for the supplement
@@ -151,9 +152,9 @@ def application_process(compiler, node):
         yield timeout(opening + minutes)
         if trace is not None:
             if opening > 0 and case.channel != ASSISTED:
-                m.log(case, "wait_for_opening", "wait_open", window.site, now, now, now + opening)
+                m.log(case, item_label, "wait_for_opening", "wait_open", window.site, now, now, now + opening)
             if minutes > 0:
-                m.log(case, "travel", "travel", window.site, now + opening, now + opening, env.now)
+                m.log(case, item_label, "travel", "travel", window.site, now + opening, now + opening, env.now)
 
     def wait_for_applicant(case):
         """One visit at a time across parallel branches: the applicant's slot."""
@@ -161,7 +162,7 @@ def application_process(compiler, node):
         areq = case.applicant.request()
         yield areq
         if trace is not None and env.now > t0:
-            m.log(case, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
+            m.log(case, item_label, f"wait_for_applicant:{label}", "wait_applicant", "applicant", t0, t0, env.now)
         return areq
 
     def leave(case, window, areq):
@@ -174,7 +175,7 @@ def application_process(compiler, node):
         """事中事后监管: a share of decisions is inspected, off the case's path."""
         share, station, draw = it.inspection
         if keyed_uniform(inspection_keys[it.id], case.k, slots[items.index(it)]) < share:
-            env.process(work(station, draw(), case, f"inspection:{it.id}", "inspection"))
+            env.process(work(station, draw(), case, f"inspection:{it.id}", "inspection", it.id))
 
     def decide(case, it, gaps, supplied):
         """Review of one item, the wait for results it needs, then for a tolerated gap's supplement.
@@ -198,7 +199,7 @@ def application_process(compiler, node):
                 if ev.value is not None:  # the other item's end of government time
                     gov_end = max(gov_end, ev.value)
             if trace is not None and env.now > t0:
-                m.log(case, f"wait_for_result:{it.id}", "wait_result", it.id, t0, t0, env.now)
+                m.log(case, it.id, f"wait_for_result:{it.id}", "wait_result", it.id, t0, t0, env.now)
         if it in gaps and supplied > env.now and not it.decide_before_supplement:  # decided once the part is in
             yield timeout(supplied - env.now)
         if it.inspection is not None:
@@ -278,7 +279,7 @@ def application_process(compiler, node):
                 minutes = 0.0
                 for draw in intakes:
                     minutes += draw()
-            case.window_wait += yield from work(window, minutes, case, intake_label, "intake")
+            case.window_wait += yield from work(window, minutes, case, intake_label, "intake", item_label)
             taken = m.last_start  # the officer takes the application: the office's clock starts
             if not remote:
                 leave(case, window, areq)
@@ -303,12 +304,12 @@ def application_process(compiler, node):
             if wait > 0:
                 yield timeout(wait)
             if trace is not None:
-                m.log(case, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
+                m.log(case, item_label, f"fix:{label}", "fix", "applicant", t_fix, t_fix, env.now)
         accepted = supplied = env.now
         if gaps:  # 容缺受理: the supplement arrives while review goes on
             supplied = accepted + fix_minutes(case)
             if supplied > accepted and trace is not None:
-                m.log(case, f"supplement:{label}", "supplement", "applicant", accepted, accepted, supplied)
+                m.log(case, item_label, f"supplement:{label}", "supplement", "applicant", accepted, accepted, supplied)
         if not gaps and not later and not awaited and not inspected:
             decided = dict.fromkeys(instant, (accepted, accepted))  # all decided at the window
         else:
@@ -357,7 +358,7 @@ def application_process(compiler, node):
             app_trips += made  # the pickup trip belongs to every item of this application
             if pickup_service:
                 minutes = sum(it.pickup() for it in back if it.delivery == "pickup")
-                case.window_wait += yield from work(window, minutes, case, f"pickup:{label}", "pickup")
+                case.window_wait += yield from work(window, minutes, case, f"pickup:{label}", "pickup", item_label)
             leave(case, window, areq)
         if mails:
             days = max(it.mail() for it in mails)
@@ -365,7 +366,7 @@ def application_process(compiler, node):
             if days > 0:
                 yield timeout(days * MINUTES_PER_DAY)
             if trace is not None:
-                m.log(case, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
+                m.log(case, item_label, f"mail:{label}", "mail", "post", t_mail, t_mail, env.now)
         if trips_later:
             for c, i, rec, t_gov, t_done, ret, on_p, on_s in mine:
                 item_rows.append((c, i, rec, t_gov, t_done, app_trips, ret, on_p, on_s))
@@ -379,7 +380,7 @@ def back_office(m, it: ItemRT, case):
     """Hand-off, sign-off chain and hand-back of one item."""
     yield from _handoff(m, case, it, it.handoff_in(), "to_back_office")
     for station, draw, key in it.steps:
-        case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step")
+        case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step", it.id)
     yield from _handoff(m, case, it, it.handoff_out(), "to_window")
 
 
@@ -390,4 +391,4 @@ def _handoff(m, case, it: ItemRT, minutes: float, direction: str):
         t0 = m.env.now
         yield ev
         if m.trace is not None:
-            m.log(case, f"handoff:{it.id}", "handoff", direction, t0, t0, m.env.now)
+            m.log(case, it.id, f"handoff:{it.id}", "handoff", direction, t0, t0, m.env.now)

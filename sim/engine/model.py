@@ -21,7 +21,7 @@ from ..flow import Choice, walk
 from ..scenario import Scenario
 from .arrivals import arrival_times
 from .output import RunOutput, StationVisits
-from .records import ASSISTED, CHUNK, COUNTER, ONLINE, UNFINISHED, Recorder, split_time
+from .records import ASSISTED, CHUNK, COUNTER, ONLINE, TRACE_CHUNK, UNFINISHED, Recorder, split_time
 from .runtime import Case, Station, items_of, stations_of, travel_of
 from .servers import Visit
 from .streams import Streams
@@ -36,7 +36,12 @@ class Model:
     def __init__(self, scenario: Scenario, seedseq, trace: bool = False, recorder: Recorder | None = None):
         """``visit_sink`` (set before ``run``), when given, receives the stations' visit logs every so
         often as ``visit_sink(i, enter, start, end, t0, t1, counted)`` (see ``_hand_over_visits``);
-        the engine then keeps none.  Without it, ``run`` returns the whole logs."""
+        the engine then keeps none.  Without it, ``run`` returns the whole logs.
+
+        ``trace_sink`` (set before ``run``, with ``trace``), when given, receives the trace rows
+        (tuples in the layout ``records.TRACE_COLUMNS``) in lists of ``TRACE_CHUNK`` rows as the
+        run goes, and the rest at its end; the run then returns no trace.  Without it, the
+        whole trace comes back in the ``RunOutput``."""
         self.s = scenario
         self.streams = Streams(seedseq)
         self.env = env = simpy.Environment()
@@ -85,6 +90,7 @@ class Model:
         self.recorder.expect_cases(sum(len(t) for t in self.arrival_times))
         self.last_start = 0.0
         self.visit_sink = None
+        self.trace_sink = None
         self._handed_over_at = 0.0
         if self.always_open:
             self.work = self._work_always_open
@@ -105,6 +111,11 @@ class Model:
             self.record(case, self.t_stop, UNFINISHED)
         rec = self.recorder
         rec.flush()
+        trace = self.trace
+        if self.trace_sink is not None:
+            if trace:
+                self._hand_over_trace()
+            trace = None  # the sink has had every row
         if self.visit_sink is not None:
             self._hand_over_visits(self.t_stop, final=True)
             stations = [StationVisits(st.id, st.kind, st.site, st.capacity, None, None, None) for st in self.stations]
@@ -112,7 +123,7 @@ class Model:
             stations = [self._visits(st) for st in self.stations]
         return RunOutput(
             scenario=self.s, clock=self.clock, t_warm=self.t_warm, t_end=self.t_end, t_stop=self.t_stop,
-            cases=rec.cases(), items=rec.items(), stations=stations, trace=self.trace,
+            cases=rec.cases(), items=rec.items(), stations=stations, trace=trace,
             first_counted_case=self.first_counted_case,
         )
 
@@ -220,11 +231,20 @@ class Model:
         return t if self.always_open else self.clock.working(t)
 
     # -- building blocks used by compiled flows ---------------------------------
-    def log(self, case, activity, kind, resource, enabled, start, end):
-        """Add one activity to the trace (only called when tracing)."""
-        self.trace.append((case.idx, case.ctype, activity, kind, resource, enabled, start, end))
+    def log(self, case, item, activity, kind, resource, enabled, start, end):
+        """Add one activity to the trace (only called when tracing), in the layout ``records.TRACE_COLUMNS``."""
+        trace = self.trace
+        trace.append((case.idx, case.ctype, item, activity, kind, resource, enabled, start, end))
+        if len(trace) >= TRACE_CHUNK and self.trace_sink is not None:
+            self._hand_over_trace()
 
-    def work(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
+    def _hand_over_trace(self) -> None:
+        """Give the trace rows so far to the trace sink (a list of its own) and keep none."""
+        rows = self.trace.copy()  # the same list stays in place: processes check it for None
+        self.trace.clear()
+        self.trace_sink(rows)
+
+    def work(self, station: Station, minutes: float, trace_case=None, activity="", kind="step", item=""):
         """Queue for ``station`` and hold one server for ``minutes`` working minutes.
 
         Returns the waited working minutes (the value of ``yield from``); the
@@ -245,10 +265,10 @@ class Model:
         end = clock.add(start, minutes)
         if end > now:  # the wait for the opening and the work: one timeout
             yield env.timeout(end - now)
-        self._served(station, visit, enter, start, end, trace_case, activity, kind)
+        self._served(station, visit, enter, start, end, trace_case, activity, kind, item)
         return 0.0 if start == enter else clock.working(start) - clock.working(enter)
 
-    def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step"):
+    def _work_always_open(self, station: Station, minutes: float, trace_case=None, activity="", kind="step", item=""):
         env = self.env
         enter = env.now
         visit = Visit(enter)
@@ -259,17 +279,17 @@ class Model:
         end = start + minutes
         if end > start:
             yield env.timeout(end - start)
-        self._served(station, visit, enter, start, end, trace_case, activity, kind)
+        self._served(station, visit, enter, start, end, trace_case, activity, kind, item)
         return start - enter
 
-    def _served(self, station, visit, enter, start, end, trace_case, activity, kind):
+    def _served(self, station, visit, enter, start, end, trace_case, activity, kind, item):
         """The server goes to the next visit; the visit is logged (and traced)."""
         station.pool.release(visit)
         station.enter.append(enter)
         station.start.append(start)
         station.end.append(end)
         if self.trace is not None and trace_case is not None:
-            self.log(trace_case, activity, kind, station.id, enter, start, end)
+            self.log(trace_case, item, activity, kind, station.id, enter, start, end)
         self.last_start = start  # read by the caller right after work returns (no yield between)
 
     def delay_working(self, minutes: float):
@@ -295,13 +315,13 @@ class Model:
                 if opened > now:
                     yield env.timeout(opened - now)
                     if self.trace is not None:
-                        self.log(case, "wait_for_opening", "wait_open", site, now, now, opened)
+                        self.log(case, "", "wait_for_opening", "wait_open", site, now, now, opened)
         case.trips += 1
         if minutes > 0:
             case.travel += minutes
             yield env.timeout(minutes)
             if self.trace is not None:
-                self.log(case, "travel", "travel", site, env.now - minutes, env.now - minutes, env.now)
+                self.log(case, "", "travel", "travel", site, env.now - minutes, env.now - minutes, env.now)
 
     def external(self, case, ext_id):
         """An intermediary, a fixed period or a meeting; the case waits for it."""
@@ -334,7 +354,7 @@ class Model:
             case.ext = []
         case.ext.append((enable, env.now))
         if self.trace is not None:
-            self.log(case, ext_id, e.kind, ext_id, enable, start, env.now)
+            self.log(case, "", ext_id, e.kind, ext_id, enable, start, env.now)
 
     def _next_sitting(self, m, now):
         clock = self.clock

@@ -7,7 +7,9 @@ Three kinds of record leave a run:
   time (see :func:`split_time`);
 * one **item** record per item decided in a case;
 * one **visit** per service at a staffed station (queue entry, start, end),
-  kept by each :class:`~sim.engine.runtime.Station`.
+  kept by each :class:`~sim.engine.runtime.Station`;
+* with ``trace=True``, one **trace** row per activity (``TRACE_COLUMNS``),
+  kept in a list or handed to a sink in chunks of ``TRACE_CHUNK`` rows.
 
 Rows are collected as tuples and packed every ``CHUNK`` rows into structured
 NumPy arrays of compact dtypes (about 110 bytes a case and 45 an item).  A
@@ -26,6 +28,7 @@ __all__ = [
     "COMPLETED", "ABANDONED", "UNFINISHED", "STATUS",
     "COUNTER", "ONLINE", "ASSISTED", "CHANNELS",
     "CASE_DTYPE", "ITEM_DTYPE", "RECORD_FIELDS", "ITEM_FIELDS", "CHUNK",
+    "TRACE_COLUMNS", "TRACE_CHUNK", "ITEM_SEPARATOR",
     "Recorder", "split_time", "merge_intervals",
 ]
 
@@ -74,6 +77,18 @@ ITEM_DTYPE = np.dtype([
 ])
 RECORD_FIELDS = CASE_DTYPE.names
 ITEM_FIELDS = ITEM_DTYPE.names
+
+# one traced activity, as the tuple the engine appends and as the columns of the trace table:
+# case number, case type index (a code until the table names it), the item(s) the activity serves
+# (an application's items joined by ITEM_SEPARATOR, as in its block key; "" for none, e.g. an
+# external step), activity label, kind, resource, and the calendar minutes it could start
+# (enabled: queue entry), started and ended
+TRACE_COLUMNS = (
+    "case", "case_type", "item", "activity", "kind", "resource", "enabled_minute", "start_minute", "end_minute",
+)
+TRACE_CHUNK = CHUNK
+"""Trace rows handed to a trace sink at a time."""
+ITEM_SEPARATOR = "+"
 
 Sink = Callable[[np.ndarray], None]
 
