@@ -41,6 +41,7 @@ from sim import Scenario, ScenarioError, load_scenario  # noqa: E402
 from sim.optimise import optimise  # noqa: E402
 from sim.queueing import erlang_c_wait  # noqa: E402
 from sim.web import optimisation as opt  # noqa: E402
+from sim.web import optimisation_views as ov  # noqa: E402
 from tests.helpers import LEVEL  # noqa: E402
 
 TARGET = {"kpi": "wait_minutes_mean", "scope": "station:w", "side": "at_most", "threshold": 1.2, "tolerance": 0.3}
@@ -98,14 +99,14 @@ def test_a_spec_built_on_the_edited_scenario_finds_its_erlang_c_optimum(mmc_file
     exact = erlang_c_wait(lam, MU, c_star)
     assert n == 8 and abs(row["mean"] - exact) <= stats.t.ppf(0.5 + LEVEL / 2, n - 1) * se and se < exact
     # the page's tables say the same
-    chosen = opt.chosen_view(res, "en")
+    chosen = ov.chosen_view(res, "en")
     assert chosen.values.tolist() == [["windows[w].positions", c_star, "positions at window group w"]]
-    assert opt.chosen_view(res, "zh").columns.tolist() == ["变量", "取值", "含义"]
-    final = opt.final_view(res, "en").set_index("KPI")
+    assert ov.chosen_view(res, "zh").columns.tolist() == ["变量", "取值", "含义"]
+    final = ov.final_view(res, "en").set_index("KPI")
     shown = final.loc["mean wait before service (wait_minutes_mean)"]
     dec = 3 - 1 - math.floor(math.log10(abs(row["mean"])))
     assert shown["mean"] == f"{row['mean']:.{dec}f}" and shown["target"] == "<= 1.2" and shown["met"] == "yes"
-    assert opt.cost_text(res, "zh") == "成本:每年500,000元(50.0万元/年)"
+    assert ov.cost_text(res, "zh") == "成本:每年500,000元(50.0万元/年)"
 
 
 def test_the_key_says_what_the_answer_depends_on(mmc_file):
@@ -208,24 +209,24 @@ def test_the_views_of_a_package_result(mmc_file, tmp_path):
     res = opt.shipped_request(spec, fast=True).run()
     # online applications are the only zero-trip cases: the cheapest package with half of them online is fully_online alone
     assert res.chosen.label == "fully_online"
-    assert opt.chosen_view(res, "en").values.tolist() == [["fully_online", "in the package", "fully online"],
+    assert ov.chosen_view(res, "en").values.tolist() == [["fully_online", "in the package", "fully online"],
                                                           ["reduce_fees", "not in the package", "reduce fees"]]
-    assert opt.chosen_view(res, "zh").values.tolist() == [["fully_online", "纳入", "全程网办"], ["reduce_fees", "不纳入", "减费用"]]
-    assert opt.decisions_view(res, "en").values.tolist() == [["feasible: meets every target", 2], ["infeasible: misses a target", 2]]
-    final = opt.final_view(res, "zh")
+    assert ov.chosen_view(res, "zh").values.tolist() == [["fully_online", "纳入", "全程网办"], ["reduce_fees", "不纳入", "减费用"]]
+    assert ov.decisions_view(res, "en").values.tolist() == [["feasible: meets every target", 2], ["infeasible: misses a target", 2]]
+    final = ov.final_view(res, "zh")
     assert final.iloc[0].tolist()[:3] == ["零跑腿比例 (zero_trip_share)", "全部办件", ">= 30"]  # a share: in percent
     assert final.iloc[0]["单位"] == "%" and final.iloc[0]["是否达标"] == "是"
-    assert opt.statement(res, "zh") == res.statement_zh and opt.statement(res, "zh").startswith("在不低于95%的置信度下")
-    assert opt.statement(res, "en").startswith("With confidence at least 95%")
+    assert ov.statement(res, "zh") == res.statement_zh and ov.statement(res, "zh").startswith("在不低于95%的置信度下")
+    assert ov.statement(res, "en").startswith("With confidence at least 95%")
     # the chart: PNG, drawn, different in the two languages
     import matplotlib.image as mpimg
 
-    en, zh = opt.pareto_png(res, "en"), opt.pareto_png(res, "zh")
+    en, zh = ov.pareto_png(res, "en"), ov.pareto_png(res, "zh")
     assert zh[:8] == b"\x89PNG\r\n\x1a\n" and en[:8] == zh[:8] and en != zh
     img = mpimg.imread(io.BytesIO(zh))
     assert (img[..., :3].mean(axis=2) < 0.9).mean() > 0.01
     # the files are the command line's: the chosen design ready to run, every design met
-    files = opt.downloads(res)
+    files = ov.downloads(res)
     assert set(files) == {"best_scenario.yaml", "candidates.csv", "estimates.csv", "final.csv", "result.json"}
     best = tmp_path / "best.yaml"
     best.write_bytes(files["best_scenario.yaml"])
@@ -241,9 +242,9 @@ def test_the_section_font_holds_every_character_it_shows():
     from fontTools.ttLib import TTFont
 
     extra = "在不低于95%的置信度下:所选方案满足全部目标"
-    chars = opt.section_chars(extra)
-    css = opt.section_css(chars)
-    assert ".st-key-opt-section td" in css and f'font-family: "{opt.FONT_FAMILY}"' in css
+    chars = ov.section_chars(extra)
+    css = ov.section_css(chars)
+    assert ".st-key-opt-section td" in css and f'font-family: "{ov.FONT_FAMILY}"' in css
     data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", css).group(1))
     cmap = TTFont(io.BytesIO(data)).getBestCmap()
     wanted = {c for v in opt.TEXT.values() for c in v[1] if ord(c) > 0x7E} | set(extra) - set(" ")

@@ -24,6 +24,7 @@ from ..errors import ScenarioError
 from ..kpis import KPIS
 from ..scenario import Scenario
 from . import optimisation as opt
+from . import optimisation_views as ov
 
 __all__ = ["render"]
 
@@ -32,12 +33,12 @@ CONTAINER = "opt.section"
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _pareto(key: tuple, lang: str, _res) -> bytes | None:  # one chart per finished job and language
-    return opt.pareto_png(_res, lang)
+    return ov.pareto_png(_res, lang)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _files(key: tuple, _res) -> dict[str, bytes]:
-    return opt.downloads(_res)
+    return ov.downloads(_res)
 
 
 def _md(text: str) -> str:
@@ -93,7 +94,7 @@ def render(lang: str, store, base: Scenario, base_ref: str) -> None:
     keep = _Kept(lang)
     with st.container(key=CONTAINER):
         again = _section(lang, store, base, base_ref, shown, keep)
-        st.markdown(opt.section_css(opt.section_chars(*shown), CONTAINER), unsafe_allow_html=True)
+        st.markdown(ov.section_css(ov.section_chars(*shown), CONTAINER), unsafe_allow_html=True)
     if again:
         time.sleep(1.0)
         st.rerun()
@@ -228,22 +229,22 @@ def _results(t: dict, lang: str, key: tuple, res, shown: list[str]) -> None:
     if res.chosen is None:
         st.warning(t["none"])
     else:
-        st.markdown(f"**{_md(res.chosen.label)}**  \n{_md(opt.cost_text(res, lang))}")
-        view = opt.chosen_view(res, lang)
+        st.markdown(f"**{_md(res.chosen.label)}**  \n{_md(ov.cost_text(res, lang))}")
+        view = ov.chosen_view(res, lang)
         shown.extend(str(v) for v in view.iloc[:, 2])
         st.table(view, hide_index=True)
     st.caption(t["runs"].format(designs=len(res.candidates), runs=res.runs, final=res.final_runs))
     if len(res.final):
         st.subheader(t["final"])
-        st.table(opt.final_view(res, lang), hide_index=True)
+        st.table(ov.final_view(res, lang), hide_index=True)
     st.subheader(t["statement"])
-    st.markdown(_md(opt.statement(res, lang)))
+    st.markdown(_md(ov.statement(res, lang)))
     if res.notes:
         with st.expander(t["notes"]):
             st.markdown("\n".join(f"- {_md(n)}" for n in res.notes))
     if len(res.candidates):
         st.subheader(t["decisions"])
-        st.table(opt.decisions_view(res, lang), hide_index=True)
+        st.table(ov.decisions_view(res, lang), hide_index=True)
     png = _pareto(key, lang, res)
     if png:
         st.subheader(t["pareto"])
