@@ -18,8 +18,9 @@ from sim.scenario import Scenario
 DATA = Path(__file__).resolve().parent / "data"
 
 # the known process: 8 cases a working day (Poisson), 30% have a missing-documents loop whose turnaround is
-# gamma(mean 10 calendar days, cv 0.5); government time is lognormal(mean 20 working days, cv 0.5)
-RATE, P_LOOP, TURN_MEAN, GOV_MEAN, GOV_CV = 8.0, 0.3, 10.0, 20.0, 0.5
+# gamma(mean 10 calendar days, cv 0.5), and 20% of those give up (nothing comes back, no decision);
+# government time is lognormal(mean 20 working days, cv 0.5)
+RATE, P_LOOP, TURN_MEAN, GOV_MEAN, GOV_CV, P_GIVE_UP = 8.0, 0.3, 10.0, 20.0, 0.5, 0.2
 
 
 def _synthetic_log(path: Path, days: int = 300, seed: int = 5) -> None:
@@ -37,6 +38,9 @@ def _synthetic_log(path: Path, days: int = 300, seed: int = 5) -> None:
             extra = pd.Timedelta(0)
             if rng.random() < P_LOOP:
                 req = t + pd.Timedelta(minutes=30)
+                if rng.random() < P_GIVE_UP:
+                    rows.append((case, "补正告知", req))
+                    continue
                 turn = rng.gamma(4.0, TURN_MEAN / 4.0)
                 back = req + pd.Timedelta(days=turn)
                 rows += [(case, "补正告知", req), (case, "补正材料收到", back)]
@@ -64,6 +68,9 @@ def test_a_known_process_is_recovered_from_its_log(synthetic):
     # about 2-3% each: the tolerances are 2 to 3 standard errors
     assert est["arrivals per working day"] == pytest.approx(RATE, rel=0.06)
     assert est["share of cases with a missing-documents loop"] == pytest.approx(P_LOOP, abs=0.035)
+    # about 570 looped cases: the giving-up share's standard error is about 1.7 points
+    assert est["share of looped cases giving up (documents never back, no decision)"] == pytest.approx(P_GIVE_UP, abs=0.05)
+    assert Scenario.from_dict(cal.scenario).applicants.abandon_probability[0] == pytest.approx(P_GIVE_UP, abs=0.05)
     assert est["applicant turnaround"] == pytest.approx(TURN_MEAN, rel=0.08)
     assert cal.fits["applicant_turnaround"].family == "gamma"
     gov = cal.fits["government_time"]
@@ -80,7 +87,8 @@ def test_the_fit_report_reproduces_a_stationary_log_and_the_loop_check_moves_the
     rep = fit_report(cal, replications=4, seed=3)
     t = rep.table.set_index(["period", "measure"])
     for period in ("fitting", "held_out"):
-        for m in ("time to decision, median", "time to decision, 90th percentile", "share with a missing-documents loop"):
+        for m in ("time to decision, median", "time to decision, 90th percentile", "share with a missing-documents loop",
+                  "share decided by the log's end"):
             assert t.loc[(period, m), "passes"], (period, m, t.loc[(period, m)].to_dict())
     lc = rep.loop_check.set_index("what")["median_working_days"]
     log_all, log_none = lc["log, every decided case"], lc["log, decided cases without a loop"]

@@ -102,6 +102,18 @@ def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Seque
     return per_case, turn, [float(g) for g in gaps.dropna()]
 
 
+def _no_return_after_last_loop(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str]) -> np.ndarray:
+    """Per case: it had a loop and nothing came back after its last one (no ``until`` event, or no event at all)."""
+    ev = log.events[["case_id", "activity", "local"]]
+    last_loop = ev[ev["activity"].isin(list(loop))].groupby("case_id")["local"].max()
+    after = ev[ev["activity"].isin(list(until))] if until else ev
+    last_after = after.groupby("case_id")["local"].max()
+    ll = last_loop.reindex(cases["case_id"])
+    la = last_after.reindex(cases["case_id"])
+    came_back = (la > ll).fillna(False).to_numpy(dtype=bool)
+    return ll.notna().to_numpy() & ~came_back
+
+
 def _slug(text: str, k: int) -> str:
     ascii_part = re.sub(r"[^A-Za-z0-9_]+", "_", str(text)).strip("_")[:24]
     return f"g{k}_{ascii_part}" if ascii_part else f"g{k}"
@@ -267,11 +279,26 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     share_stopped = float(stopped[cases["fitting"].to_numpy()].mean())
     # when each case left the process: its decision, or the last event of a case that stopped without one
     cases["left"] = cases["end"].where(~stopped, cases["last_event"])
-    if share_stopped > 0:
-        notes.append(f"{share_stopped:.1%} of the fitting period's cases stop without a decision long before the log ends "
-                     f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it): "
-                     "not modelled; the model's lead times are those of decided cases")
-    est("cases stopping without a decision", share_stopped, "", "not modelled")
+    # a case that stops after a missing-documents request, the documents never coming back, gave up at a
+    # return: the model's abandonment (补正后放弃); other stops have no mechanism in the model
+    gave_up = np.zeros(len(cases), dtype=bool)
+    if loop:
+        gave_up = stopped & _no_return_after_last_loop(log, cases, loop, loop_until)
+    fit_mask = cases["fitting"].to_numpy()
+    looped = (cases["loops"].to_numpy() > 0) & fit_mask
+    p_give_up = float(gave_up[fit_mask].sum() / looped.sum()) if looped.any() else 0.0
+    if loop:
+        applicants["abandon_probability"] = [round(min(p_give_up, 1.0), 4)]
+        est("share of looped cases giving up (documents never back, no decision)", p_give_up, "",
+            f"{int(gave_up[fit_mask].sum())} of {int(looped.sum())} looped cases")
+    other = float((stopped & ~gave_up)[fit_mask].mean())
+    if other > 0:
+        notes.append(f"{other:.1%} of the fitting period's cases stop without a decision long before the log ends "
+                     f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it) "
+                     "and not after a missing-documents request: not modelled; the model's lead times are those of "
+                     "decided cases")
+    est("cases stopping without a decision", share_stopped, "",
+        "after a loop: modelled as giving up; otherwise not modelled" if loop else "not modelled")
 
     # the draft scenario
     from ..calendar import Calendar, clock_for
