@@ -365,6 +365,13 @@ def calibration_text(cal, fit, out: str, report: str | None) -> str:
                      num(d["naive_baseline"], dec) if d["naive_baseline"] == d["naive_baseline"] else "", verdict])
     out_lines += [f"fit / 拟合 ({fit.replications} replications, seed {fit.seed}; held out from {cal.split:%Y-%m-%d}):",
                   table(rows, "llrrlrl"), ""]
+    if fit.by_year is not None and len(fit.by_year) > 1:
+        rows = [["arrival year / 到达年份", "log cases", "log median", "model median", "log p90", "model p90"]]
+        for d in fit.by_year.to_dict("records"):
+            rows.append([str(d["arrival_year"]), str(d["log_cases"]), num(d["log_median"], 1), num(d["model_median"], 1),
+                         num(d["log_p90"], 1), num(d["model_p90"], 1)])
+        out_lines += ["time to decision by arrival year (working days; the model is stationary, the log may drift) / "
+                      "按到达年份的办结用时:", table(rows, "lrrrrr"), ""]
     if fit.loop_check is not None:
         out_lines.append("the missing-documents loop switched off / 关闭补正环节 (median time to decision, working days):")
         for d in fit.loop_check.to_dict("records"):

@@ -136,6 +136,9 @@ def test_bpic15_worked_example_median_held_out_and_the_loop(tmp_path):
     assert p90["passes"] is False or p90["passes"] == False  # noqa: E712 - reported as a miss
     assert p90["model_ci_low"] > p90["log"]
     assert abs(p90["naive_baseline"] - p90["log"]) > abs(p90["model_mean"] - p90["log"])  # the model beats the baseline
+    years = rep.by_year.set_index("arrival_year")
+    assert list(years.index) == [2010, 2011, 2012, 2013, 2014, 2015] and years["log_cases"].sum() > 800
+    assert years.loc[2014, "log_p90"] < 0.6 * years.loc[2012, "log_p90"]  # the drift the held-out p90 runs into
     lc = rep.loop_check.set_index("what")["median_working_days"]
     assert abs(lc["model with the loop switched off"] - lc["log, decided cases without a loop"]) < \
         abs(lc["model as calibrated"] - lc["log, decided cases without a loop"])

@@ -66,6 +66,8 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
             f.candidates.to_csv(tmp / "tables" / f"distribution_{name}.csv", index=False)
         if fit.loop_check is not None:
             fit.loop_check.to_csv(tmp / "tables" / "loop_switched_off.csv", index=False)
+        if fit.by_year is not None:
+            fit.by_year.to_csv(tmp / "tables" / "time_to_decision_by_year.csv", index=False)
         from ..charts.logfit import over_time, shares_side_by_side
         from .report import fit_series
 
