@@ -8,7 +8,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..export import OutputExists
@@ -116,6 +115,5 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
             lines += [f"- {r.period}: {r.measure}: log {r.log:.4g}, model {r.model_mean:.4g} "
                       f"[{r.model_ci_low:.4g}; {r.model_ci_high:.4g}]" for r in misses.itertuples()]
         (tmp / "notes.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        np.seterr(all="ignore")
         build_report(tmp, lang="both")
     return Path(out)
