@@ -11,6 +11,8 @@ mapping with a ``dist`` key::
     intake_minutes: {dist: exponential, mean: 12}
     intake_minutes: {dist: lognormal, mean: 12, cv: 0.5}
     intake_minutes: {dist: triangular, low: 5, mode: 10, high: 30}
+    minutes: {dist: mixture, weights: [0.7, 0.3],      # 70% done at once, the rest take time
+              components: [0, {dist: gamma, mean: 2400, cv: 1.2}]}
 
 All distributions describe durations, so every value they can take is >= 0.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "Lognormal",
     "Gamma",
     "Empirical",
+    "Mixture",
     "Distribution",
     "DISTRIBUTION_NAMES",
     "as_distribution",
@@ -282,40 +285,95 @@ class Empirical(_Dist):
         return Empirical(values=tuple(v * factor for v in self.values), weights=self.weights)
 
 
-_CLASSES = {c.model_fields["dist"].default: c for c in (Fixed, Exponential, Uniform, Triangular, Lognormal, Gamma, Empirical)}
+_SIMPLE = {c.model_fields["dist"].default: c for c in (Fixed, Exponential, Uniform, Triangular, Lognormal, Gamma, Empirical)}
+
+
+def _tag_in(classes: dict):
+    def tag(value: Any) -> str | None:
+        if isinstance(value, _Dist):
+            return f"[{value.dist}]"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return "[fixed]"
+        if isinstance(value, dict):
+            name = value.get("dist")
+            if isinstance(name, str) and name in classes:
+                return f"[{name}]"
+        return None
+
+    return tag
+
+
+def _union(classes: dict):
+    members = tuple(Annotated[c, Tag(f"[{name}]")] for name, c in classes.items())
+    return Annotated[
+        Union[members],
+        Discriminator(
+            _tag_in(classes),
+            custom_error_type="distribution",
+            custom_error_message="expected a number or a mapping with 'dist' one of: " + ", ".join(classes),
+        ),
+    ]
+
+
+SimpleDistribution = _union(_SIMPLE)
+"""Any distribution but a mixture (a mixture's components)."""
+
+
+class Mixture(_Dist):
+    """One of ``components`` drawn with ``weights`` for each value: e.g. a share done at once (``0``) and the
+    rest taking a gamma time (a step a log shows as often same-day, sometimes weeks)."""
+
+    dist: Literal["mixture"] = "mixture"
+    weights: tuple[NonNeg, ...] = Field(min_length=1)
+    components: tuple[SimpleDistribution, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if len(self.weights) != len(self.components):
+            raise ValueError(f"weights has {len(self.weights)} entries but components has {len(self.components)}")
+        if sum(self.weights) <= 0:
+            raise ValueError("weights must not all be zero")
+        return self
+
+    def _p(self) -> np.ndarray:
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(self._p(), [c.mean for c in self.components]))
+
+    @property
+    def variance(self) -> float:
+        p = self._p()
+        second = sum(pk * (c.variance + c.mean**2) for pk, c in zip(p, self.components))
+        return max(0.0, float(second) - self.mean**2)
+
+    def sample(self, rng, size):
+        which = rng.choice(len(self.components), size=size, p=self._p())
+        out = np.empty(size, dtype=float)
+        for k, c in enumerate(self.components):
+            at = which == k
+            n = int(at.sum())
+            if n:
+                out[at] = c.sample(rng, n)
+        return out
+
+    def scaled(self, factor):
+        return Mixture(weights=self.weights, components=tuple(c.scaled(factor) for c in self.components))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{w:g}: {c!r}" for w, c in zip(self.weights, self.components))
+        return f"Mixture({parts})"
+
+    __str__ = __repr__
+
+
+_CLASSES = {**_SIMPLE, "mixture": Mixture}
 DISTRIBUTION_NAMES: tuple[str, ...] = tuple(_CLASSES)
 
 
-def _tag(value: Any) -> str | None:
-    if isinstance(value, _Dist):
-        return f"[{value.dist}]"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "[fixed]"
-    if isinstance(value, dict):
-        name = value.get("dist")
-        if isinstance(name, str) and name in _CLASSES:
-            return f"[{name}]"
-    return None
-
-
-Distribution = Annotated[
-    Union[
-        Annotated[Fixed, Tag("[fixed]")],
-        Annotated[Exponential, Tag("[exponential]")],
-        Annotated[Uniform, Tag("[uniform]")],
-        Annotated[Triangular, Tag("[triangular]")],
-        Annotated[Lognormal, Tag("[lognormal]")],
-        Annotated[Gamma, Tag("[gamma]")],
-        Annotated[Empirical, Tag("[empirical]")],
-    ],
-    Discriminator(
-        _tag,
-        custom_error_type="distribution",
-        custom_error_message=(
-            "expected a number or a mapping with 'dist' one of: " + ", ".join(_CLASSES)
-        ),
-    ),
-]
+Distribution = _union(_CLASSES)
 """A duration distribution field (number shorthand or ``{dist: ..., ...}``)."""
 
 

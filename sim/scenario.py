@@ -209,16 +209,70 @@ class Window(_Spec):
 
 # -- items --------------------------------------------------------------------
 class Step(_Spec):
-    """One back-office sign-off step, done by a role (working minutes of effort)."""
+    """One back-office sign-off step, done by a role (working minutes of effort).
+
+    Steps run one after another in the order listed, unless a step names in
+    ``after`` the earlier steps it waits for: ``after: []`` starts it as soon
+    as the file reaches the back office, ``after: [a, b]`` when both a and b
+    are done.  Steps with no step waiting for them run side by side (同步审查,
+    parallel reviews inside one item) and the item is decided when all are done.
+    """
 
     id: Id | None = None
     role: Id
     minutes: Distribution
     department: Id | None = Field(default=None, description="default: the item's department")
+    after: tuple[Id, ...] | None = Field(
+        default=None,
+        description="earlier steps (by id, or role when a step has no id) this step waits for; "
+        "default: the step listed just before it",
+    )
+
+    @field_validator("after")
+    @classmethod
+    def _distinct_after(cls, v):
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("a step is listed twice in 'after'")
+        return v
 
     @property
     def key(self) -> str:
         return self.id or self.role
+
+
+def step_predecessors(steps) -> tuple[tuple[int, ...], ...]:
+    """Per step, the indices of the steps it waits for (its ``after``, else the step listed before it)."""
+    index = {st.key: j for j, st in enumerate(steps)}
+    return tuple(
+        tuple(index[k] for k in st.after) if st.after is not None else ((j - 1,) if j else ())
+        for j, st in enumerate(steps)
+    )
+
+
+def kept_steps(raw_steps: list[dict], steps, keep) -> list[dict]:
+    """The step data ``raw_steps`` (of the validated ``steps``) with only the indices in ``keep``.
+
+    A removed step's waits pass to the steps that waited for it, so what ran
+    side by side still does and what came after still comes after; a plain
+    chain stays a plain chain.
+    """
+    preds = step_predecessors(steps)
+    chain = all(st.after is None for st in steps)
+
+    def nearest(j: int) -> set[int]:
+        out: set[int] = set()
+        for p in preds[j]:
+            out |= {p} if p in keep else nearest(p)
+        return out
+
+    result = []
+    for j in sorted(keep):
+        d = dict(raw_steps[j])
+        d.pop("after", None)
+        if not chain:
+            d["after"] = [steps[p].key for p in sorted(nearest(j))]
+        result.append(d)
+    return result
 
 
 class Handoff(_Spec):

@@ -276,6 +276,12 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
         for j, st in enumerate(it.steps):
             if st.key in step_keys:
                 P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {st.key!r}: give each an 'id'"))
+            for k, dep in enumerate(st.after or ()):
+                if dep not in step_keys:
+                    later = any(dep == o.key for o in it.steps[j:])
+                    P.append(Problem(f"{p}.steps[{j}].after[{k}]",
+                                     f"{dep!r} is {'not listed before this step: list the steps a step waits for first' if later else 'not a step of this item'}"
+                                     + (f" (earlier steps: {', '.join(sorted(step_keys))})" if step_keys and not later else "")))
             step_keys.add(st.key)
         for j, dep in enumerate(it.issued_after):
             if dep in bad_items:

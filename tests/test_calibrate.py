@@ -112,7 +112,20 @@ def test_fitting_chooses_by_aic_and_reports_every_candidate():
     assert f.candidates.iloc[0]["family"] == "lognormal"  # sorted by AIC
     g = fit_duration(rng.exponential(3.0, 4000))
     assert g.distribution["mean"] == pytest.approx(3.0, rel=0.06)
-    assert fit_duration([0, 0, 2.0, 3.0, 4.0]).zeros_moved == 2
+    # a few zeros (below 5%) move to the floor; many are a point mass of their own, mixed with the family:
+    # 30% same-day and gamma(mean 4, cv 0.6) otherwise, 4,000 values: the share's standard error is 0.7 points
+    few = fit_duration(np.r_[[0.0, 0.0], rng.gamma(2.0, 1.5, 98)])
+    assert few.zeros_moved == 2 and few.zero_share == 0 and few.distribution["dist"] != "mixture"
+    x = np.where(rng.random(4000) < 0.3, 0.0, rng.gamma(1 / 0.36, 4 * 0.36, 4000))
+    h = fit_duration(x)
+    assert h.zero_share == pytest.approx(0.3, abs=0.025) and h.family == "gamma"
+    assert h.distribution["weights"][0] == pytest.approx(0.3, abs=0.025) and h.distribution["components"][0] == 0
+    assert h.distribution["components"][1]["mean"] == pytest.approx(4.0, rel=0.05)
+    assert h.mean == pytest.approx(x.mean(), rel=0.03) and "0 in 3" in h.describe()
+    from sim.distributions import as_distribution
+
+    assert as_distribution(h.distribution).mean == pytest.approx(h.mean, rel=1e-3)  # a distribution the format takes
+    assert fit_duration([0.0, 0.0, 0.0]).distribution == {"dist": "fixed", "value": 0.0}
     with pytest.raises(ValueError, match="negative"):
         fit_duration([-1.0, 2.0])
 

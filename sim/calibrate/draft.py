@@ -9,12 +9,17 @@ the held-out tail):
 * the missing-documents loop (补正): the share of cases with a loop activity,
   the applicant's turnaround (from the loop event to the case's next event,
   calendar days), how often a second loop follows a first;
-* government time from arrival to decision without the applicant's
-  turnarounds, in working days, fitted by :func:`sim.calibrate.fit.fit_duration`.
+* the stages between arrival and decision (:mod:`sim.calibrate.stages`):
+  the activities most cases pass, which come one after another and which
+  side by side, and the working days each takes without the applicant's
+  turnarounds, fitted by :func:`sim.calibrate.fit.fit_duration`; a log with
+  no such activities (only acceptance and decision times) gets one review
+  step for the whole government time.
 
 What it becomes: one case type applying for one back-office item at one
-window; the decision comes from a review step whose duration is the fitted
-government time.  A log records when things happened, not who was free: it
+window (one of each per item or case type with ``by``); the item's steps
+are the stages, with ``after`` where the log shows them side by side, and
+a last step up to the decision.  A log records when things happened, not who was free: it
 cannot show window positions, staff, intake minutes, travel or fees.  Those
 get *placeholders* (staff high enough that nothing queues, a 15-minute
 intake) and are listed in ``placeholders`` and at the top of the written
@@ -38,6 +43,7 @@ from ..eventlog.read import EventLog
 from ..scenario import Scenario
 from .calendar_fit import CalendarFit, fit_calendar
 from .fit import Fit, fit_duration
+from .stages import Stages, discover_stages
 
 __all__ = ["Calibration", "calibrate", "CalibrationError"]
 
@@ -59,6 +65,7 @@ class Calibration:
     placeholders: list[tuple[str, str]]  # (field path, why it is a placeholder)
     notes: list[str] = field(default_factory=list)
     cases: pd.DataFrame | None = field(default=None, repr=False)  # the log's case table (with loop and period flags)
+    stages: dict[str, Stages] = field(default_factory=dict)  # per group with stages: what the log shows between arrival and decision
 
     def yaml_text(self, log_name: str) -> str:
         import yaml
@@ -70,7 +77,12 @@ class Calibration:
         return "\n".join(head) + "\n" + yaml.safe_dump(self.scenario, allow_unicode=True, sort_keys=False)
 
 
-def _scaled(dist: dict, k: float) -> dict:
+def _scaled(dist, k: float):
+    """A fitted distribution (scenario data) in units ``k`` times larger: working days to working minutes."""
+    if not isinstance(dist, dict):
+        return round(float(dist) * k, 4)
+    if dist.get("dist") == "mixture":
+        return {**dist, "components": [_scaled(c, k) for c in dist["components"]]}
     out = dict(dist)
     for key in ("mean", "value"):
         if key in out:
@@ -78,8 +90,10 @@ def _scaled(dist: dict, k: float) -> dict:
     return out
 
 
-def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str] = ()) -> tuple[pd.Series, pd.Series, list[float]]:
-    """(loops per case, applicant turnaround days per case, every turnaround in calendar days).
+def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str] = ()
+           ) -> tuple[pd.Series, pd.Series, list[float], pd.DataFrame]:
+    """(loops per case, applicant turnaround days per case, every turnaround in calendar days, the turnarounds as
+    spans: case_id, begin, end).
 
     A turnaround runs from a loop event to the case's first later event of
     ``until`` (e.g. the missing documents received), or without ``until`` to
@@ -99,7 +113,9 @@ def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Seque
     case_of = ev.loc[is_loop, "case_id"]
     per_case = case_of.value_counts().reindex(cases["case_id"], fill_value=0)
     turn = gaps.fillna(0.0).groupby(case_of.to_numpy()).sum().reindex(cases["case_id"], fill_value=0.0)
-    return per_case, turn, [float(g) for g in gaps.dropna()]
+    spans = pd.DataFrame({"case_id": case_of.to_numpy(), "begin": ev.loc[is_loop, "local"].to_numpy(),
+                          "end": nxt[is_loop].to_numpy()}).dropna()
+    return per_case, turn, [float(g) for g in gaps.dropna()], spans
 
 
 def _no_return_after_last_loop(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str]) -> np.ndarray:
@@ -142,12 +158,14 @@ def _group_of(cases: pd.DataFrame, by: str | None, groups: list[tuple[str, str]]
     return np.array([ids.get(v, "other") if isinstance(v, str) else "other" for v in col], dtype=object)
 
 
-def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = (), hold_out: float = 0.2,
-              name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = (),
-              by: str | None = None, min_cases: int = 30) -> Calibration:
-    """A draft scenario from ``log``: decisions are events of ``decided_by``; ``loop`` names missing-documents
-    requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event);
-    ``by`` ("item" or "case_type") calibrates each value with ``min_cases`` decided cases as its own case type."""
+class _Estimates(list):
+    """The table of what was estimated: group, quantity, value, unit, from."""
+
+    def add(self, quantity, value, unit, source, group="all"):
+        self.append({"group": group, "quantity": quantity, "value": value, "unit": unit, "from": source})
+
+
+def _check_options(log: EventLog, decided_by, loop, loop_until, hold_out, by, stage_share) -> None:
     if by not in (None, "item", "case_type"):
         raise CalibrationError(f"--by: expected item or case_type, got {by!r}")
     if by is not None and log.events[by].isna().all():
@@ -163,58 +181,118 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
             raise CalibrationError(f"{opt}: no activity {unknown[0]!r} in the log ({len(acts)} activities)")
     if not 0 <= hold_out < 1:
         raise CalibrationError(f"--hold-out: expected a share from 0 to below 1, got {hold_out}")
+    if not 0 < stage_share <= 1:
+        raise CalibrationError(f"--stage-share: expected a share above 0 and up to 1, got {stage_share}")
+
+
+def _log_end(log: EventLog, notes: list[str]) -> pd.Timestamp:
+    """The observation ends with the log's events, not with a stray one dated far later (a planned date keyed in)."""
+    times = log.events["local"].sort_values()
+    end = times.iloc[min(len(times) - 1, int(math.ceil(0.999 * len(times))))]
+    late = int((times > end).sum())
+    if late:
+        notes.append(f"the log is taken to end at {end:%Y-%m-%d} (the 99.9th percentile of event times); {late} events "
+                     f"dated later, up to {times.iloc[-1]:%Y-%m-%d}, are treated as stray dates")
+    return end
+
+
+def _working_days(fit_cases: pd.DataFrame, split: pd.Timestamp, cal: CalendarFit) -> list[pd.Timestamp]:
+    days = pd.date_range(fit_cases["arrival"].min().normalize(), split.normalize() - pd.Timedelta(days=1), freq="D")
+    hol = set(cal.holidays)
+    return [d for d in days if d.strftime("%a").lower()[:3] in cal.working_weekdays and d.strftime("%Y-%m-%d") not in hol]
+
+
+def _arrivals(sub: pd.DataFrame, work_days, cal: CalendarFit, est: _Estimates, group: str) -> dict:
+    """Arrivals per working day, their day-to-day over-dispersion and (with clock times) hourly profile."""
+    daily = sub["arrival"].dt.normalize().value_counts().reindex(work_days, fill_value=0).to_numpy(dtype=float)
+    per_day = float(daily.mean())
+    var = float(daily.var(ddof=1)) if len(daily) > 1 else 0.0
+    cv = math.sqrt(max(0.0, var - per_day)) / per_day if per_day > 0 else 0.0
+    est.add("arrivals per working day", per_day, "cases / working day", f"{len(sub)} cases over {len(work_days)} working days", group)
+    est.add("day-to-day cv of the arrival rate", cv, "", "variance of daily counts beyond Poisson", group)
+    out = {"per_day": round(max(per_day, 1e-4), 4), "day_to_day_cv": round(min(cv, 5.0), 4)}
+    timed = sub["arrival"][(sub["arrival"].dt.hour != 0) | (sub["arrival"].dt.minute != 0)]
+    if cal.office_hours is not None and len(timed) >= 50:
+        prof = timed.dt.hour.value_counts(normalize=True).sort_index()
+        out["hourly_profile"] = {str(h): round(float(v) * 24, 4) for h, v in prof.items()}
+        est.add("hourly profile", len(prof), "hours with arrivals", f"{len(timed)} timed arrivals", group)
+    return out
+
+
+def _steps(log: EventLog, decided: pd.DataFrame, exclude, cal: CalendarFit, spans, day_minutes: float, stage_share: float,
+           max_stages: int, fits: dict, est: _Estimates, key: str, gid: str) -> tuple[list[dict], Stages | None, float]:
+    """(the item's steps, the stages found or None, mean government working days along the steps' longest path).
+
+    Steps are the stages the log shows, each with its fitted duration; without
+    stages, one review step for the government time to decision.
+    """
+    found = discover_stages(log, decided, exclude, cal.working_weekdays, cal.holidays, spans,
+                            min_share=stage_share, max_stages=max_stages)
+    if not found.stages:
+        turn_wd = working_days_between(decided["arrival"], decided["arrival"] + pd.to_timedelta(decided["turnaround_days"], unit="D"),
+                                       cal.working_weekdays, cal.holidays)
+        review = np.maximum(0.0, decided["lead_working_days"].to_numpy(dtype=float) - np.nan_to_num(turn_wd))
+        fits[key] = g = fit_duration(review)
+        est.add("government time to decision without the applicant's turnarounds", g.mean, "working days",
+                f"{len(review)} decided cases ({g.describe()}); the log shows no activity between arrival and decision "
+                f"in {stage_share:.0%} of them", gid)
+        return [{"id": "review", "role": "reviewer", "minutes": _scaled(g.distribution, day_minutes)}], None, g.mean
+    steps, mean_done = [], {}
+    names = [st.id for st in found.stages] + ["decision"]
+    afters = [list(st.after) for st in found.stages] + [list(found.sinks)]
+    for j, (sid, after) in enumerate(zip(names, afters)):
+        values = found.durations[sid].dropna().to_numpy()
+        fits[f"{key}:{sid}"] = g = fit_duration(values)
+        what = "the last stage to the decision" if sid == "decision" else (
+            f"{', '.join(after) or 'arrival'} to {' + '.join(found.stages[j].activities)}")
+        late = found.out_of_order.get(sid, 0)
+        est.add(f"working days, {what}", g.mean, "working days",
+                f"{len(values)} decided cases ({g.describe()})" + (f"; {late} out of order, counted as 0" if late else ""), gid)
+        step = {"id": sid, "role": "reviewer", "minutes": _scaled(g.distribution, day_minutes)}
+        if after != ([names[j - 1]] if j else []):
+            step["after"] = after
+        steps.append(step)
+        mean_done[sid] = max((mean_done[a] for a in after), default=0.0) + g.mean
+    side = found.pairs[found.pairs["relation"] == "side by side"] if len(found.pairs) else found.pairs
+    est.add("stages between arrival and decision", len(found.stages), "stages",
+            f"activities in {stage_share:.0%}+ of decided cases; {len(side)} pairs side by side", gid)
+    return steps, found, mean_done["decision"]
+
+
+def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = (), hold_out: float = 0.2,
+              name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = (),
+              by: str | None = None, min_cases: int = 30, stage_share: float = 0.8, max_stages: int = 12) -> Calibration:
+    """A draft scenario from ``log``: decisions are events of ``decided_by``; ``loop`` names missing-documents
+    requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event);
+    ``by`` ("item" or "case_type") calibrates each value with ``min_cases`` decided cases as its own case type;
+    activities in ``stage_share`` of decided cases (at most ``max_stages``) become the item's steps."""
+    _check_options(log, decided_by, loop, loop_until, hold_out, by, stage_share)
     notes: list[str] = list(log.notes)
     first = case_table(log, decided_by)
     t0, t1 = first["arrival"].min(), first["arrival"].max()
     if not t1 > t0:
         raise CalibrationError(f"every case arrives at {t0}: a log needs arrivals spread over time to calibrate from")
     split = t0 + (t1 - t0) * (1 - hold_out) if hold_out > 0 else t1 + pd.Timedelta(days=1)
-    # the observation ends with the log's events, not with a stray one dated far later (a planned date keyed in)
-    times = log.events["local"].sort_values()
-    log_end = times.iloc[min(len(times) - 1, int(math.ceil(0.999 * len(times))))]
-    late = int((times > log_end).sum())
-    if late:
-        notes.append(f"the log is taken to end at {log_end:%Y-%m-%d} (the 99.9th percentile of event times); {late} events "
-                     f"dated later, up to {times.iloc[-1]:%Y-%m-%d}, are treated as stray dates")
+    log_end = _log_end(log, notes)
     cal = fit_calendar(log, end=split)
     notes += cal.notes
     cases = case_table(log, decided_by, cal.working_weekdays, cal.holidays)
     cases["fitting"] = cases["arrival"] < split
-    fit_cases = cases[cases["fitting"]]
-    if len(fit_cases) < 20:
-        raise CalibrationError(f"only {len(fit_cases)} cases arrive in the fitting period: too few to calibrate")
-    estimates = []
-
-    def est(quantity, value, unit, source, group="all"):
-        estimates.append({"group": group, "quantity": quantity, "value": value, "unit": unit, "from": source})
-
-    days = pd.date_range(fit_cases["arrival"].min().normalize(), split.normalize() - pd.Timedelta(days=1), freq="D")
-    hol = set(cal.holidays)
-    work_days = [d for d in days if d.strftime("%a").lower()[:3] in cal.working_weekdays and d.strftime("%Y-%m-%d") not in hol]
-    outside = int((~fit_cases["arrival"].dt.normalize().isin(work_days)).sum())
+    if int(cases["fitting"].sum()) < 20:
+        raise CalibrationError(f"only {int(cases['fitting'].sum())} cases arrive in the fitting period: too few to calibrate")
+    est = _Estimates()
+    work_days = _working_days(cases[cases["fitting"]], split, cal)
+    outside = int((~cases.loc[cases["fitting"], "arrival"].dt.normalize().isin(work_days)).sum())
     if outside:
         notes.append(f"{outside} cases arrived on days taken as non-working; they count in the daily rate of no day")
-
-    def arrivals_of(sub: pd.DataFrame, group: str) -> dict:
-        daily = sub["arrival"].dt.normalize().value_counts().reindex(work_days, fill_value=0).to_numpy(dtype=float)
-        per_day = float(daily.mean())
-        var = float(daily.var(ddof=1)) if len(daily) > 1 else 0.0
-        cv = math.sqrt(max(0.0, var - per_day)) / per_day if per_day > 0 else 0.0
-        est("arrivals per working day", per_day, "cases / working day", f"{len(sub)} cases over {len(work_days)} working days", group)
-        est("day-to-day cv of the arrival rate", cv, "", "variance of daily counts beyond Poisson", group)
-        out = {"per_day": round(max(per_day, 1e-4), 4), "day_to_day_cv": round(min(cv, 5.0), 4)}
-        timed = sub["arrival"][(sub["arrival"].dt.hour != 0) | (sub["arrival"].dt.minute != 0)]
-        if cal.office_hours is not None and len(timed) >= 50:
-            prof = timed.dt.hour.value_counts(normalize=True).sort_index()
-            out["hourly_profile"] = {str(h): round(float(v) * 24, 4) for h, v in prof.items()}
-            est("hourly profile", len(prof), "hours with arrivals", f"{len(timed)} timed arrivals", group)
-        return out
 
     # the missing-documents loop: the applicant's side is pooled over every case
     fits: dict[str, Fit] = {}
     applicants: dict = {"abandon_probability": [0.0]}
+    spans = None
+    cases["loops"], cases["turnaround_days"] = 0, 0.0
     if loop:
-        n_loops, turn_days, gaps = _loops(log, cases, loop, loop_until)
+        n_loops, turn_days, gaps, spans = _loops(log, cases, loop, loop_until)
         cases["loops"] = n_loops.to_numpy()
         cases["turnaround_days"] = turn_days.to_numpy()
         fit_cases = cases[cases["fitting"]]
@@ -222,20 +300,16 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         again = float((fit_cases["loops"] > 1).sum() / max(1, looped))
         p_all = looped / len(fit_cases)
         repeat = min(1.0, again / p_all) if p_all > 0 else 0.0
-        est("repeat factor of a second loop", repeat, "", f"{again:.1%} of looped cases loop again")
+        est.add("repeat factor of a second loop", repeat, "", f"{again:.1%} of looped cases loop again")
         if gaps:
             fits["applicant_turnaround"] = f = fit_duration(gaps)
             applicants["fix_calendar_days"] = f.distribution
             applicants["repeat_incomplete_factor"] = round(repeat, 4)
             to = f"the first later {', '.join(loop_until)}" if loop_until else "the case's next event"
-            est("applicant turnaround", f.distribution.get("mean", f.distribution.get("value")), "calendar days",
-                f"{len(gaps)} loops: loop event to {to} ({f.family})")
-    else:
-        cases["loops"] = 0
-        cases["turnaround_days"] = 0.0
-        fit_cases = cases[cases["fitting"]]
+            est.add("applicant turnaround", f.mean, "calendar days", f"{len(gaps)} loops: loop event to {to} ({f.describe()})")
 
     # groups: one case type and item per value of --by with enough decided cases, the rest together
+    fit_cases = cases[cases["fitting"]]
     groups = _groups(fit_cases, by, min_cases)
     if by is None:
         have = [r for r in ("item", "case_type") if fit_cases[r].notna().any() and fit_cases[r].nunique() > 1]
@@ -246,33 +320,40 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         notes.append(f"--by {by}: no value has {min_cases} decided cases in the fitting period; calibrated together")
     cases["group"] = _group_of(cases, by, groups)
     fit_cases = cases[cases["fitting"]]
-    plans = []
+    from ..calendar import Calendar, clock_for
+
+    calendar = cal.scenario_calendar()
+    day_minutes = clock_for(Calendar(**calendar)).day_minutes
+    exclude = set(decided_by) | set(loop) | set(loop_until)
+    plans, stages = [], {}
     for gid, label in groups:
         sub = fit_cases[fit_cases["group"] == gid]
         decided = sub[sub["decided"]]
         p_loop = float((sub["loops"] > 0).mean()) if loop else 0.0
         if loop:
-            est("share of cases with a missing-documents loop", p_loop, "", f"activities {', '.join(loop)}", gid)
-        turn_wd = working_days_between(decided["arrival"], decided["arrival"] + pd.to_timedelta(decided["turnaround_days"], unit="D"),
-                                       cal.working_weekdays, cal.holidays)
-        review_days = np.maximum(0.0, decided["lead_working_days"].to_numpy(dtype=float) - np.nan_to_num(turn_wd))
-        if len(review_days) == 0 and gid == "other" and len(groups) > 1:
+            est.add("share of cases with a missing-documents loop", p_loop, "", f"activities {', '.join(loop)}", gid)
+        if len(decided) == 0 and gid == "other" and len(groups) > 1:
             notes.append(f"{len(sub)} cases of other {by}s reach no decision in the fitting period: left out of the model")
             continue
-        if len(review_days) == 0:
+        if len(decided) == 0:
             raise CalibrationError(f"no case{' of ' + label if len(groups) > 1 else ''} reaches a decision in the fitting "
                                    "period: check --decided-by")
         key = "government_time" if len(groups) == 1 else f"government_time_{gid}"
-        fits[key] = g = fit_duration(review_days)
-        est("government time to decision without the applicant's turnarounds", g.distribution.get("mean", g.distribution.get("value")),
-            "working days", f"{len(review_days)} decided cases ({g.family}; {g.zeros_moved} same-day decisions moved to "
-            f"{g.floor} days)", gid)
-        plans.append({"id": gid, "label": label, "arrivals": arrivals_of(sub, gid), "p_loop": p_loop, "gov": g,
-                      "review_mean": float(np.mean(review_days))})
+        steps, found, gov_mean = _steps(log, decided, exclude, cal, spans, day_minutes, stage_share, max_stages, fits, est, key, gid)
+        if found is not None:
+            stages[gid] = found
+        plans.append({"id": gid, "label": label, "arrivals": _arrivals(sub, work_days, cal, est, gid), "p_loop": p_loop,
+                      "steps": steps, "review_mean": gov_mean})
     if not any("hourly_profile" in p["arrivals"] for p in plans):
         notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
+    _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes)
+    scenario, placeholders = _draft(log, name, cal, calendar, day_minutes, plans, applicants, t0, t1, log_end,
+                                    replications, seed)
+    return Calibration(scenario, split, log_end, cal, fits, pd.DataFrame(est), placeholders, notes, cases, stages)
 
-    # cases that never reach a decision
+
+def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Estimates, notes) -> None:
+    """Cases that never reach a decision: after a loop, the applicants' giving up; otherwise counted, not modelled."""
     p95 = float(np.nanpercentile(cases.loc[cases["decided"], "lead_calendar_days"], 95)) if cases["decided"].any() else 0.0
     last_event = log.events.groupby("case_id")["local"].max().reindex(cases["case_id"]).to_numpy()
     stopped = (~cases["decided"]).to_numpy() & (last_event < (log_end - pd.Timedelta(days=p95)).to_datetime64())
@@ -289,23 +370,23 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     p_give_up = float(gave_up[fit_mask].sum() / looped.sum()) if looped.any() else 0.0
     if loop:
         applicants["abandon_probability"] = [round(min(p_give_up, 1.0), 4)]
-        est("share of looped cases giving up (documents never back, no decision)", p_give_up, "",
-            f"{int(gave_up[fit_mask].sum())} of {int(looped.sum())} looped cases")
+        est.add("share of looped cases giving up (documents never back, no decision)", p_give_up, "",
+                f"{int(gave_up[fit_mask].sum())} of {int(looped.sum())} looped cases")
     other = float((stopped & ~gave_up)[fit_mask].mean())
     if other > 0:
         notes.append(f"{other:.1%} of the fitting period's cases stop without a decision long before the log ends "
                      f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it) "
                      "and not after a missing-documents request: not modelled; the model's lead times are those of "
                      "decided cases")
-    est("cases stopping without a decision", share_stopped, "",
-        "after a loop: modelled as giving up; otherwise not modelled" if loop else "not modelled")
+    est.add("cases stopping without a decision", share_stopped, "",
+            "after a loop: modelled as giving up; otherwise not modelled" if loop else "not modelled")
 
-    # the draft scenario
-    from ..calendar import Calendar, clock_for
 
-    calendar = cal.scenario_calendar()
-    day_minutes = clock_for(Calendar(**calendar)).day_minutes
-    load = sum(p["arrivals"]["per_day"] * (1 + 3 * max(p["arrivals"]["day_to_day_cv"], 0.3)) * p["review_mean"] for p in plans)
+def _draft(log, name, cal: CalendarFit, calendar: dict, day_minutes: float, plans: list[dict], applicants: dict,
+           t0, t1, log_end, replications: int, seed: int) -> tuple[dict, list[tuple[str, str]]]:
+    """The draft scenario data, and its placeholders (field path, why)."""
+    load = sum(p["arrivals"]["per_day"] * (1 + 3 * max(p["arrivals"]["day_to_day_cv"], 0.3)) * p["review_mean"] * len(p["steps"])
+               for p in plans)
     staff = int(math.ceil(load * 2)) + 5
     per_day_all = sum(p["arrivals"]["per_day"] * (1 + p["p_loop"]) for p in plans)
     positions = max(1, int(math.ceil(per_day_all * INTAKE_MINUTES / day_minutes * 3)) + 1)
@@ -316,8 +397,7 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     items = [{
         "id": p["id"], "name": p["label"], "department": "back_office", "kind": "back_office",
         "intake_minutes": {"dist": "lognormal", "mean": INTAKE_MINUTES, "cv": 0.5},
-        "steps": [{"id": "review", "role": "reviewer", "minutes": _scaled(p["gov"].distribution, day_minutes)}],
-        "incomplete_probability": round(p["p_loop"], 4), "result_delivery": "electronic",
+        "steps": p["steps"], "incomplete_probability": round(p["p_loop"], 4), "result_delivery": "electronic",
     } for p in plans]
     scenario = {
         "name": name or f"Calibrated from {log.source}",
@@ -336,12 +416,13 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     Scenario.from_dict(scenario)  # the draft must load
     placeholders = [
         ("windows[intake_window].positions", f"{positions}: enough that nothing queues at intake (the log has no intake staff)"),
-        ("departments[back_office].staff.reviewer", f"{staff}: enough that no file waits for a reviewer, so the review step "
-                                                    "is the fitted delay; the log cannot show staff or their workload"),
+        ("departments[back_office].staff.reviewer", f"{staff}: enough that no file waits for a reviewer, so each step "
+                                                    "is its fitted delay; the log cannot show staff or their workload"),
         ("items[*].intake_minutes", f"{INTAKE_MINUTES:g} minutes (the log does not time the intake)"),
+        ("items[*].steps[*].role", "one role for every step: the log's stages are delays, not who works on them"),
         ("sites, travel", "one site, no travel (the log has no trips)"),
         ("items[*].materials, fee_yuan; case_types[*].channels", "not in the log"),
     ]
     if cal.office_hours is None:
         placeholders.append(("calendar.office_hours", "the format's default hours (the log has no clock times)"))
-    return Calibration(scenario, split, log_end, cal, fits, pd.DataFrame(estimates), placeholders, notes, cases)
+    return scenario, placeholders

@@ -4,8 +4,11 @@ Candidates are the scenario format's own families (so the choice can be
 written into a scenario): exponential, gamma and lognormal, each fitted by
 maximum likelihood with SciPy (location fixed at 0), compared by AIC; the
 Kolmogorov-Smirnov distance of each is reported beside it.  Zeros (a step
-done the same day a log only dates) cannot come from these families: they
-are moved to ``floor`` before fitting, and how many were moved is reported.
+done the same day a log only dates) cannot come from these families.  When
+they are at least ``zero_share`` of the values they are a point mass of
+their own: the distribution is a mixture of 0 (with the zeros' share) and
+the family chosen for the other values (a hurdle model).  Fewer zeros are
+moved to ``floor`` before fitting; how many were moved is reported.
 """
 
 from __future__ import annotations
@@ -29,10 +32,27 @@ class Fit:
     n: int
     zeros_moved: int
     floor: float
+    zero_share: float = 0.0  # the point mass at 0 (0 when zeros were moved to the floor)
 
     @property
     def family(self) -> str:
-        return self.distribution["dist"]
+        """The family fitted to the values (the non-zero part of a mixture)."""
+        d = self.distribution
+        return d["components"][1]["dist"] if d["dist"] == "mixture" else d["dist"]
+
+    @property
+    def mean(self) -> float:
+        d = self.distribution
+        if d["dist"] == "mixture":
+            part = d["components"][1]
+            return d["weights"][1] * part.get("mean", part.get("value", 0.0))
+        return d.get("mean", d.get("value", 0.0))
+
+    def describe(self) -> str:
+        """E.g. "gamma" or "0 in 62% of cases, else lognormal" or "lognormal; 3 zeros moved to 0.05"."""
+        if self.zero_share > 0:
+            return f"0 in {self.zero_share:.0%} of cases, else {self.family}"
+        return self.family + (f"; {self.zeros_moved} zeros moved to {self.floor:g}" if self.zeros_moved else "")
 
 
 def _lognormal(x):
@@ -55,14 +75,30 @@ def _exponential(x):
 FAMILIES = {"exponential": _exponential, "gamma": _gamma, "lognormal": _lognormal}
 
 
-def fit_duration(values, floor: float = 0.05, digits: int = 4) -> Fit:
-    """The family with the lowest AIC for ``values`` (non-negative; NaN dropped), its parameters rounded to ``digits``."""
+def fit_duration(values, floor: float = 0.05, digits: int = 4, zero_share: float = 0.05) -> Fit:
+    """The family with the lowest AIC for ``values`` (non-negative; NaN dropped), its parameters rounded to ``digits``;
+    with at least ``zero_share`` of them below ``floor``, those are a point mass at 0 mixed with the family."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if len(x) == 0:
         raise ValueError("no values to fit")
     if (x < 0).any():
         raise ValueError(f"durations must be >= 0; {int((x < 0).sum())} are negative")
+    zeros = int((x < floor).sum())
+    p0 = zeros / len(x)
+    if p0 >= 1:
+        table = pd.DataFrame([{"family": "fixed", "aic": math.nan, "ks_distance": math.nan, "mean": 0.0, "cv": 0.0,
+                               "chosen": True}])
+        return Fit({"dist": "fixed", "value": 0.0}, table, len(x), 0, floor, 1.0)
+    if p0 >= zero_share:
+        rest = _fit(x[x >= floor], floor, digits)
+        w = round(p0, digits)
+        mixture = {"dist": "mixture", "weights": [w, round(1 - w, digits)], "components": [0.0, rest.distribution]}
+        return Fit(mixture, rest.candidates, len(x), 0, floor, p0)
+    return _fit(x, floor, digits)
+
+
+def _fit(x: np.ndarray, floor: float, digits: int) -> Fit:
     zeros = int((x < floor).sum())
     x = np.maximum(x, floor)
     if len(x) < 3 or np.ptp(x) == 0:  # nothing to fit a shape to: a fixed value

@@ -377,11 +377,25 @@ def application_process(compiler, node):
 
 
 def back_office(m, it: ItemRT, case):
-    """Hand-off, sign-off chain and hand-back of one item."""
+    """Hand-off, sign-off steps (a chain, or side by side as their ``after`` says) and hand-back of one item."""
     yield from _handoff(m, case, it, it.handoff_in(), "to_back_office")
-    for station, draw, key in it.steps:
-        case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step", it.id)
+    if it.step_after is None:
+        for station, draw, key in it.steps:
+            case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step", it.id)
+    else:
+        env = m.env
+        done = []
+        for (station, draw, key), after in zip(it.steps, it.step_after):
+            done.append(env.process(_step(m, case, it, station, draw, key, [done[j] for j in after])))
+        yield env.all_of(done)
     yield from _handoff(m, case, it, it.handoff_out(), "to_window")
+
+
+def _step(m, case, it: ItemRT, station, draw, key, after):
+    """One sign-off step that starts when the steps it waits for are done."""
+    if after:
+        yield m.env.all_of(after)
+    case.office_wait += yield from m.work(station, draw(), case, f"{it.id}:{key}", "step", it.id)
 
 
 def _handoff(m, case, it: ItemRT, minutes: float, direction: str):

@@ -12,7 +12,7 @@ from array import array
 from dataclasses import dataclass
 
 
-from ..scenario import Scenario
+from ..scenario import Scenario, step_predecessors
 from .servers import ServerPool
 from .streams import Streams
 
@@ -88,6 +88,7 @@ class ItemRT:
     handoff_in: object
     handoff_out: object
     steps: tuple  # of (Station, sampler, step key)
+    step_after: tuple | None  # per step, the indices of the steps it waits for; None: one chain in list order
     p_incomplete: float
     tolerated: float
     decide_before_supplement: bool
@@ -149,6 +150,12 @@ def stations_of(scenario: Scenario, env) -> tuple[list[Station], dict, dict]:
     return stations, windows, roles
 
 
+def step_order(steps) -> tuple | None:
+    """Per step, the indices of the steps it waits for; None when they form one chain in list order."""
+    after = step_predecessors(steps)
+    return None if all(a == ((j - 1,) if j else ()) for j, a in enumerate(after)) else after
+
+
 def items_of(scenario: Scenario, streams: Streams, role_station: dict) -> dict[str, ItemRT]:
     """Item id -> its runtime view, samplers bound to their streams."""
     out = {}
@@ -176,6 +183,7 @@ def items_of(scenario: Scenario, streams: Streams, role_station: dict) -> dict[s
             handoff_in=streams.sampler(f"handoff_in:{it.id}", it.handoff.to_back_office_minutes),
             handoff_out=streams.sampler(f"handoff_out:{it.id}", it.handoff.to_window_minutes),
             steps=steps,
+            step_after=step_order(it.steps),
             p_incomplete=it.incomplete_probability,
             tolerated=it.tolerated_share,
             decide_before_supplement=it.decide_before_supplement,

@@ -11,7 +11,7 @@ from pydantic import Field, TypeAdapter
 from ..distributions import Distribution, _Dist
 from ..errors import Problem, ScenarioError
 from ..flow_edit import item_ids, walk
-from ..scenario import Scenario
+from ..scenario import Scenario, kept_steps
 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -247,11 +247,11 @@ def window_decides(it: dict, decision_minutes: float, keep_steps: list[str], han
     steps named in ``keep_steps`` (by id or role) stay, with hand-offs scaled
     by ``handoff_factor``; with none kept the item becomes immediate.
     """
-    kept = [st for st in spec.steps if st.key in keep_steps or st.role in keep_steps]
+    kept = [j for j, st in enumerate(spec.steps) if st.key in keep_steps or st.role in keep_steps]
     mean = spec.intake_minutes.mean
     it["intake_minutes"] = scaled(spec.intake_minutes, (mean + decision_minutes) / mean if mean > 0 else 1.0)
     if kept:
-        it["steps"] = [st.model_dump(mode="json", exclude_none=True) for st in kept]
+        it["steps"] = kept_steps([st.model_dump(mode="json", exclude_none=True) for st in spec.steps], spec.steps, set(kept))
         it["handoff"] = scaled_handoff(spec, handoff_factor)
     else:
         it["kind"] = "immediate"

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ..flow_edit import item_ids, key_of, remove_leaves, walk, without_items
-from ..scenario import Scenario, incomplete_with_fewer_materials
+from ..scenario import Scenario, incomplete_with_fewer_materials, kept_steps
 from ._common import NonNegative, Share, bad, data, pick, revised, select_case_types, specs, window_decides
 from ._registry import reform
 
@@ -123,7 +123,7 @@ def reduce_steps(
                 drop.add(j)
         if len(drop) >= len(keys):
             raise bad("steps", f"this would remove every step of {it['id']!r}; use chief_representative to decide it at the window")
-        it["steps"] = [raw for j, raw in enumerate(it["steps"]) if j not in drop]
+        it["steps"] = kept_steps(it["steps"], spec.steps, set(range(len(keys))) - drop)
     unused = [x for x in steps if x not in used]
     if unused:
         raise bad("steps", f"no chosen back-office item has a step {unused[0]!r}")
