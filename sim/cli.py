@@ -327,6 +327,7 @@ def _whole_number(low: int, rule: str):
 
 _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, ">= 0")
+_count = _seed  # a whole number >= 0
 
 
 def _add_execution_options(parser) -> None:
@@ -425,7 +426,8 @@ def cmd_calibrate(args) -> int:
     try:
         log = read_log(args.log, parse_mapping(args.map), timezone=args.timezone, encoding=args.encoding)
         cal = calibrate(log, args.decided_by, args.loop or (), hold_out=args.hold_out, replications=args.reps,
-                        seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or (), by=args.by)
+                        seed=12345 if args.seed is None else args.seed, loop_until=args.loop_until or (), by=args.by,
+                        stage_share=args.stage_share, max_stages=args.max_stages, fit_since=args.fit_since)
     except LogError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -599,9 +601,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "event:NAME=COLUMN for a column of times (one row per case)")
     k.add_argument("--by", choices=["item", "case_type"], default=None,
                    help="calibrate each item (事项) or case type with enough decided cases as its own case type")
+    k.add_argument("--stage-share", type=float, default=0.8, metavar="SHARE",
+                   help="an activity in this share of decided cases is a stage (a step of the draft; default 0.8)")
+    k.add_argument("--max-stages", type=_count, default=12, metavar="N",
+                   help="at most N stages, the most frequent activities (default 12; 0: one review step to the decision)")
     k.add_argument("--encoding", default=None, help="text encoding of a CSV log (default: UTF-8, else GB18030)")
     k.add_argument("--timezone", default="Asia/Shanghai", help="zone of times written without an offset (default Asia/Shanghai)")
     k.add_argument("--hold-out", type=float, default=0.2, help="share of the log's span held out at its end (default 0.2)")
+    k.add_argument("--fit-since", default=None, metavar="DATE",
+                   help="leave out cases arriving before DATE (e.g. before a reorganisation); the held-out tail stays put")
     k.add_argument("--reps", type=_positive_int, default=10, help="replications of the fit report (default 10)")
     k.add_argument("--seed", type=_seed, default=None)
     k.add_argument("--report", default=None, metavar="DIR", help="write the fit report (tables, charts, report.html) here")

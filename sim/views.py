@@ -349,6 +349,13 @@ def calibration_text(cal, fit, out: str, report: str | None) -> str:
         rows.append([d.get("group", "all"), d["quantity"], num(v, decimals([v])) if isinstance(v, float) else str(v),
                      d["unit"], d["from"]])
     out_lines += [table(rows, "llrll"), ""]
+    if cal.stages:
+        rows = [["group", "step / 环节", "log activities / 日志活动", "in cases", "waits for / 前置环节", "mean days", "fitted / 拟合"]]
+        for d in cal.stage_table().to_dict("records"):
+            rows.append([d["group"], d["step"], d["log_activities"], f"{d['share_of_decided_cases']:.0%}", d["waits_for"],
+                         num(d["mean_working_days"], 1), d["fitted"]])
+        out_lines += ["stages between arrival and decision / 受理至办结的办理环节 (working days / 工作日; "
+                      "steps listed side by side wait for the same step / 前置相同者并行):", table(rows, "lllrlrl"), ""]
     out_lines.append("placeholders the log cannot show / 日志无法反映的占位值 (fill in / 请补充):")
     for path, why in cal.placeholders:
         out_lines += hanging(f"- {path}: {why}", WIDTH, 2)

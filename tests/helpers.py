@@ -176,3 +176,22 @@ def minute_of(calendar_start: str | dt.date, when: str) -> float:
     date_s, time_s = when.split()
     days = (dt.date.fromisoformat(date_s) - start).days
     return float(days * 1440 + parse_clock(time_s))
+
+
+def approval_sim(*args, timeout: float = 600):
+    """Run the installed ``approval-sim`` command as a user would (a new process); returns the CompletedProcess."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "approval-sim"
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def write_chinese_log(rows, path) -> None:
+    """Write (case, activity, time) rows as an approval system's CSV export with Chinese headers."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=["办件编号", "环节名称", "完成时间"])
+    df["完成时间"] = df["完成时间"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    df.to_csv(path, index=False)

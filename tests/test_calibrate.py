@@ -14,6 +14,7 @@ from sim.calibrate.fit import fit_duration
 from sim.calibrate.report import fit_report
 from sim.eventlog.read import read_log
 from sim.scenario import Scenario
+from tests.helpers import approval_sim, write_chinese_log
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -48,9 +49,7 @@ def _synthetic_log(path: Path, days: int = 300, seed: int = 5) -> None:
             gov = rng.lognormal(math.log(GOV_MEAN) - s2 / 2, math.sqrt(s2))
             end_day = (t + extra).normalize() + pd.offsets.BDay(int(round(gov)))
             rows.append((case, "办结", end_day + pd.Timedelta(hours=float(rng.uniform(9, 17)))))
-    df = pd.DataFrame(rows, columns=["办件编号", "环节名称", "完成时间"])
-    df["完成时间"] = df["完成时间"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    df.to_csv(path, index=False)
+    write_chinese_log(rows, path)
 
 
 @pytest.fixture(scope="module")
@@ -157,19 +156,11 @@ def test_bpic15_worked_example_median_held_out_and_the_loop(tmp_path):
         abs(lc["model as calibrated"] - lc["log, decided cases without a loop"])
 
 
-def _cli(*args):
-    import subprocess
-    import sys
-
-    exe = Path(sys.executable).parent / "approval-sim"
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=600)
-
-
 def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_input(tmp_path):
     log = tmp_path / "log.csv"
     _synthetic_log(log, days=120)
     out, rep = tmp_path / "draft.yaml", tmp_path / "fit"
-    r = _cli("calibrate", log, "--decided-by", "办结", "--loop", "补正告知", "--loop-until", "补正材料收到",
+    r = approval_sim("calibrate", log, "--decided-by", "办结", "--loop", "补正告知", "--loop-until", "补正材料收到",
              "--out", out, "--report", rep, "--reps", 3, "--workers", 1)
     assert r.returncode == 0, r.stderr
     assert "placeholders the log cannot show" in r.stdout and "held_out" in r.stdout
@@ -188,19 +179,19 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
         zh, en = (mpimg.imread(rep / "charts" / f"{stem}.{lg}.png")[..., :3].mean(axis=2) for lg in ("zh", "en"))
         assert (zh < 0.9).mean() > 0.01 and zh.shape == en.shape and (zh != en).any()  # drawn, and labelled per language
     # an existing output is never overwritten; bad options and logs are exit 2 with a message, no traceback
-    again = _cli("calibrate", log, "--decided-by", "办结", "--out", out)
+    again = approval_sim("calibrate", log, "--decided-by", "办结", "--out", out)
     assert again.returncode == 2 and "already exists" in again.stderr and out.read_text(encoding="utf-8") == text
     for args, words in [
         (["--decided-by", "nope"], "--decided-by: no activity 'nope'"),
         (["--decided-by", "办结", "--map", "kase=x"], "unknown role 'kase'"),
         (["--decided-by", "办结", "--hold-out", "2"], "--hold-out"),
     ]:
-        bad = _cli("calibrate", log, *args, "--out", tmp_path / "x.yaml")
+        bad = approval_sim("calibrate", log, *args, "--out", tmp_path / "x.yaml")
         assert bad.returncode == 2 and words in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
         assert not (tmp_path / "x.yaml").exists()
-    missing = _cli("calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
+    missing = approval_sim("calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
-    zone = _cli("calibrate", log, "--decided-by", "办结", "--timezone", "Mars/Base", "--out", tmp_path / "x.yaml")
+    zone = approval_sim("calibrate", log, "--decided-by", "办结", "--timezone", "Mars/Base", "--out", tmp_path / "x.yaml")
     assert zone.returncode == 2 and "--timezone: unknown time zone 'Mars/Base'" in zone.stderr
 
 
@@ -216,7 +207,7 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
 def test_hostile_logs_are_messages_not_tracebacks(tmp_path, content, words):
     f = tmp_path / "log.csv"
     f.write_bytes(content)
-    r = _cli("calibrate", f, "--decided-by", "d", "--out", tmp_path / "x.yaml", "--reps", 2, "--workers", 1)
+    r = approval_sim("calibrate", f, "--decided-by", "d", "--out", tmp_path / "x.yaml", "--reps", 2, "--workers", 1)
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "x.yaml").exists()
 
@@ -284,7 +275,7 @@ def test_a_log_exported_by_our_own_run_calibrates_back_to_its_scenario(tmp_path)
     f = tmp_path / "s.yaml"
     f.write_text(yaml.safe_dump(s.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
     log = tmp_path / "run.csv"
-    r = _cli("run", f, "--reps", 1, "--workers", 1, "--log", log)
+    r = approval_sim("run", f, "--reps", 1, "--workers", 1, "--log", log)
     assert r.returncode == 0, r.stderr
     lg = read_log(log, {"case": "case_id", "activity": "activity", "timestamp": "complete", "start": "start"})
     cal = calibrate(lg, ["permit:review"], hold_out=0.0)
@@ -294,3 +285,20 @@ def test_a_log_exported_by_our_own_run_calibrates_back_to_its_scenario(tmp_path)
     assert est["arrivals per working day"] == pytest.approx(12.0, rel=0.08)
     assert cal.fits["government_time"].distribution["mean"] == pytest.approx(4.0, rel=0.12)
     assert cal.calendar.working_weekdays == tuple(COUNTY_CALENDAR["working_weekdays"])
+
+
+def test_fit_since_leaves_out_earlier_cases_and_keeps_the_held_out_tail(synthetic):
+    """The synthetic log runs 300 working days from 2023-01-02; fitting from 2023-07-03 (day 131) leaves
+    130 working days of cases out, the held-out tail (the last 20% of the whole span) stays where it was."""
+    whole = calibrate(synthetic, ["办结"], ["补正告知"], loop_until=["补正材料收到"])
+    late = calibrate(synthetic, ["办结"], ["补正告知"], loop_until=["补正材料收到"], fit_since="2023-07-03")
+    assert late.split == whole.split
+    assert late.cases["arrival"].min() >= pd.Timestamp("2023-07-03") and len(late.cases) < 0.65 * len(whole.cases)
+    src = late.estimates.set_index("quantity")["from"]["arrivals per working day"]
+    assert "over 110 working days" in src  # from 2023-07-03 up to the split, 240 - 130 working days
+    assert late.estimates.set_index("quantity")["value"]["arrivals per working day"] == pytest.approx(RATE, rel=0.1)
+    assert any("--fit-since 2023-07-03" in n for n in late.notes)
+    with pytest.raises(CalibrationError, match="--fit-since: 2024-01-01 is not before the held-out tail"):
+        calibrate(synthetic, ["办结"], fit_since="2024-01-01")
+    with pytest.raises(CalibrationError, match="--fit-since: not a date"):
+        calibrate(synthetic, ["办结"], fit_since="soon")

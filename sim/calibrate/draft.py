@@ -43,7 +43,7 @@ from ..eventlog.read import EventLog
 from ..scenario import Scenario
 from .calendar_fit import CalendarFit, fit_calendar
 from .fit import Fit, fit_duration
-from .stages import Stages, discover_stages
+from .stages import Stages, discover_stages, stage_sequences
 
 __all__ = ["Calibration", "calibrate", "CalibrationError"]
 
@@ -67,12 +67,34 @@ class Calibration:
     cases: pd.DataFrame | None = field(default=None, repr=False)  # the log's case table (with loop and period flags)
     stages: dict[str, Stages] = field(default_factory=dict)  # per group with stages: what the log shows between arrival and decision
 
+    def stage_table(self) -> pd.DataFrame:
+        """One row per step of each group's item: the log's activities behind it, what it waits for, its fitted duration."""
+        rows = []
+        for gid, found in self.stages.items():
+            key = "government_time" if len(self.scenario["items"]) == 1 else f"government_time_{gid}"
+            entries = [(st.id, " + ".join(st.activities), st.share, st.after or ("arrival",), st.median_working_days)
+                       for st in found.stages]
+            entries.append(("decision", "the decision", 1.0, found.sinks, math.nan))
+            for sid, acts, share, after, median in entries:
+                f = self.fits[f"{key}:{sid}"]
+                rows.append({"group": gid, "step": sid, "log_activities": acts, "share_of_decided_cases": share,
+                             "waits_for": ", ".join(after), "median_working_days_from_arrival": median,
+                             "mean_working_days": f.mean, "fitted": f.describe(), "cases_fitted": f.n,
+                             "out_of_order_cases": found.out_of_order.get(sid, 0)})
+        return pd.DataFrame(rows)
+
     def yaml_text(self, log_name: str) -> str:
         import yaml
 
         head = [f"# Draft scenario calibrated from {log_name} by `approval-sim calibrate`.",
                 "# PLACEHOLDERS: the log cannot show these; fill them in before using the file for staffing:"]
         head += [f"#   {path}: {why}" for path, why in self.placeholders]
+        for gid, found in self.stages.items():
+            head.append(f"# STAGES of {gid} (steps from the log's activities; 'after' where the log shows them side by side):")
+            head += [f"#   {st.id}: {' + '.join(st.activities)} (in {st.share:.0%} of decided cases)" for st in found.stages]
+            folded = int((found.activities["stage"] == "").sum())
+            if folded:
+                head.append(f"#   {folded} other activities fold into the time between stages")
         head += [f"# NOTE: {n}" for n in self.notes]
         return "\n".join(head) + "\n" + yaml.safe_dump(self.scenario, allow_unicode=True, sort_keys=False)
 
@@ -185,6 +207,26 @@ def _check_options(log: EventLog, decided_by, loop, loop_until, hold_out, by, st
         raise CalibrationError(f"--stage-share: expected a share above 0 and up to 1, got {stage_share}")
 
 
+def _since(log: EventLog, first: pd.DataFrame, since, split: pd.Timestamp, notes: list[str]) -> tuple[EventLog, pd.Timestamp]:
+    """The log without the cases arriving before ``since``, and its first arrival."""
+    from dataclasses import replace
+
+    try:
+        when = pd.Timestamp(since)
+    except (ValueError, TypeError):
+        raise CalibrationError(f"--fit-since: not a date: {since!r} (e.g. 2013-01-01)") from None
+    if when.tzinfo is not None:
+        when = when.tz_localize(None)
+    if when >= split:
+        raise CalibrationError(f"--fit-since: {when:%Y-%m-%d} is not before the held-out tail, which starts {split:%Y-%m-%d}")
+    kept = first.loc[first["arrival"] >= when, "case_id"]
+    dropped = len(first) - len(kept)
+    notes.append(f"--fit-since {when:%Y-%m-%d}: {dropped} cases arriving earlier are left out of the estimates and the "
+                 "fit report; the held-out tail is where the whole log puts it")
+    cut = replace(log, events=log.events[log.events["case_id"].isin(kept)].reset_index(drop=True))
+    return cut, first.loc[first["arrival"] >= when, "arrival"].min()
+
+
 def _log_end(log: EventLog, notes: list[str]) -> pd.Timestamp:
     """The observation ends with the log's events, not with a stray one dated far later (a planned date keyed in)."""
     times = log.events["local"].sort_values()
@@ -221,7 +263,7 @@ def _arrivals(sub: pd.DataFrame, work_days, cal: CalendarFit, est: _Estimates, g
 
 def _steps(log: EventLog, decided: pd.DataFrame, exclude, cal: CalendarFit, spans, day_minutes: float, stage_share: float,
            max_stages: int, fits: dict, est: _Estimates, key: str, gid: str) -> tuple[list[dict], Stages | None, float]:
-    """(the item's steps, the stages found or None, mean government working days along the steps' longest path).
+    """(the item's steps, the stages found or None, mean working days a case keeps its steps busy in all).
 
     Steps are the stages the log shows, each with its fitted duration; without
     stages, one review step for the government time to decision.
@@ -237,7 +279,7 @@ def _steps(log: EventLog, decided: pd.DataFrame, exclude, cal: CalendarFit, span
                 f"{len(review)} decided cases ({g.describe()}); the log shows no activity between arrival and decision "
                 f"in {stage_share:.0%} of them", gid)
         return [{"id": "review", "role": "reviewer", "minutes": _scaled(g.distribution, day_minutes)}], None, g.mean
-    steps, mean_done = [], {}
+    steps = []
     names = [st.id for st in found.stages] + ["decision"]
     afters = [list(st.after) for st in found.stages] + [list(found.sinks)]
     for j, (sid, after) in enumerate(zip(names, afters)):
@@ -252,20 +294,27 @@ def _steps(log: EventLog, decided: pd.DataFrame, exclude, cal: CalendarFit, span
         if after != ([names[j - 1]] if j else []):
             step["after"] = after
         steps.append(step)
-        mean_done[sid] = max((mean_done[a] for a in after), default=0.0) + g.mean
     side = found.pairs[found.pairs["relation"] == "side by side"] if len(found.pairs) else found.pairs
     est.add("stages between arrival and decision", len(found.stages), "stages",
             f"activities in {stage_share:.0%}+ of decided cases; {len(side)} pairs side by side", gid)
-    return steps, found, mean_done["decision"]
+    own, mixed = found.independence_check()
+    est.add("government time along the stages, median of the log's cases", float(np.median(own)), "working days",
+            f"{len(own)} decided cases", gid)
+    est.add("the same with each stage drawn independently (as the model does)", float(np.median(mixed)), "working days",
+            "each stage resampled from its own values; a gap from the line above is dependence between stages "
+            "the model leaves out (--max-stages 0 keeps the whole time as one step)", gid)
+    return steps, found, sum(float(np.nanmean(found.durations[c])) for c in found.durations)
 
 
 def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = (), hold_out: float = 0.2,
               name: str | None = None, replications: int = 10, seed: int = 12345, loop_until: Sequence[str] = (),
-              by: str | None = None, min_cases: int = 30, stage_share: float = 0.8, max_stages: int = 12) -> Calibration:
+              by: str | None = None, min_cases: int = 30, stage_share: float = 0.8, max_stages: int = 12,
+              fit_since=None) -> Calibration:
     """A draft scenario from ``log``: decisions are events of ``decided_by``; ``loop`` names missing-documents
     requests, ``loop_until`` the events that end the applicant's turnaround (default: the case's next event);
     ``by`` ("item" or "case_type") calibrates each value with ``min_cases`` decided cases as its own case type;
-    activities in ``stage_share`` of decided cases (at most ``max_stages``) become the item's steps."""
+    activities in ``stage_share`` of decided cases (at most ``max_stages``) become the item's steps;
+    ``fit_since`` (a date) leaves out cases arriving before it, the held-out tail staying where the whole log puts it."""
     _check_options(log, decided_by, loop, loop_until, hold_out, by, stage_share)
     notes: list[str] = list(log.notes)
     first = case_table(log, decided_by)
@@ -274,6 +323,8 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         raise CalibrationError(f"every case arrives at {t0}: a log needs arrivals spread over time to calibrate from")
     split = t0 + (t1 - t0) * (1 - hold_out) if hold_out > 0 else t1 + pd.Timedelta(days=1)
     log_end = _log_end(log, notes)
+    if fit_since is not None:
+        log, t0 = _since(log, first, fit_since, split, notes)
     cal = fit_calendar(log, end=split)
     notes += cal.notes
     cases = case_table(log, decided_by, cal.working_weekdays, cal.holidays)
@@ -339,11 +390,14 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
             raise CalibrationError(f"no case{' of ' + label if len(groups) > 1 else ''} reaches a decision in the fitting "
                                    "period: check --decided-by")
         key = "government_time" if len(groups) == 1 else f"government_time_{gid}"
-        steps, found, gov_mean = _steps(log, decided, exclude, cal, spans, day_minutes, stage_share, max_stages, fits, est, key, gid)
+        steps, found, busy_days = _steps(log, decided, exclude, cal, spans, day_minutes, stage_share, max_stages, fits, est, key, gid)
         if found is not None:
             stages[gid] = found
         plans.append({"id": gid, "label": label, "arrivals": _arrivals(sub, work_days, cal, est, gid), "p_loop": p_loop,
-                      "steps": steps, "review_mean": gov_mean})
+                      "steps": steps, "busy_days": busy_days})
+    if stages:  # the order each decided case passed its stages, fitting and held-out alike (for the fit report)
+        order = pd.concat([stage_sequences(log, cases[cases["group"] == gid], found) for gid, found in stages.items()])
+        cases["stage_order"] = cases["case_id"].map(order)
     if not any("hourly_profile" in p["arrivals"] for p in plans):
         notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
     _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes)
@@ -385,8 +439,7 @@ def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Esti
 def _draft(log, name, cal: CalendarFit, calendar: dict, day_minutes: float, plans: list[dict], applicants: dict,
            t0, t1, log_end, replications: int, seed: int) -> tuple[dict, list[tuple[str, str]]]:
     """The draft scenario data, and its placeholders (field path, why)."""
-    load = sum(p["arrivals"]["per_day"] * (1 + 3 * max(p["arrivals"]["day_to_day_cv"], 0.3)) * p["review_mean"] * len(p["steps"])
-               for p in plans)
+    load = sum(p["arrivals"]["per_day"] * (1 + 3 * max(p["arrivals"]["day_to_day_cv"], 0.3)) * p["busy_days"] for p in plans)
     staff = int(math.ceil(load * 2)) + 5
     per_day_all = sum(p["arrivals"]["per_day"] * (1 + p["p_loop"]) for p in plans)
     positions = max(1, int(math.ceil(per_day_all * INTAKE_MINUTES / day_minutes * 3)) + 1)

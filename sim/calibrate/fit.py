@@ -51,7 +51,9 @@ class Fit:
     def describe(self) -> str:
         """E.g. "gamma" or "0 in 62% of cases, else lognormal" or "lognormal; 3 zeros moved to 0.05"."""
         if self.zero_share > 0:
-            return f"0 in {self.zero_share:.0%} of cases, else {self.family}"
+            p = self.zero_share
+            share = f"{p:.0%}" if 0.01 <= p <= 0.99 else f"{p:.1%}"
+            return f"0 in {share} of cases, else {self.family}"
         return self.family + (f"; {self.zeros_moved} zeros moved to {self.floor:g}" if self.zeros_moved else "")
 
 

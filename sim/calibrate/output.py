@@ -68,7 +68,13 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
         cal.estimates.to_csv(tmp / "tables" / "estimates.csv", index=False)
         pd.DataFrame(cal.placeholders, columns=["field", "placeholder"]).to_csv(tmp / "tables" / "placeholders.csv", index=False)
         for name, f in cal.fits.items():
-            f.candidates.to_csv(tmp / "tables" / f"distribution_{name}.csv", index=False)
+            f.candidates.to_csv(tmp / "tables" / f"distribution_{name.replace(':', '__')}.csv", index=False)
+        if cal.stages:
+            cal.stage_table().to_csv(tmp / "tables" / "stages.csv", index=False)
+            pd.concat([f.activities.assign(group=g) for g, f in cal.stages.items()]).to_csv(
+                tmp / "tables" / "activities.csv", index=False)
+            pd.concat([f.pairs.assign(group=g) for g, f in cal.stages.items()]).to_csv(
+                tmp / "tables" / "stage_order.csv", index=False)
         if fit.loop_check is not None:
             fit.loop_check.to_csv(tmp / "tables" / "loop_switched_off.csv", index=False)
         if fit.by_year is not None:

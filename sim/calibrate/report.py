@@ -12,6 +12,11 @@ CI over replications:
 * the share of cases decided by the log's end, the share with a
   missing-documents loop;
 * arrivals per working day and their weekday shares (total variation);
+* activities and control flow, when the draft has the log's stages: how
+  often each stage occurs (shares of all stages passed) and the order in
+  which each decided case passed them (bigram shares), each as a total
+  variation from the log's; the order beside a chain running every stage
+  in rank order (what modelling stages side by side adds);
 * decisions per week and cases in progress at the end of each week.
 
 Beside the model, a naive baseline that knows no process: the held-out
@@ -31,10 +36,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..eventlog.measures import WEEKDAYS, lead_time_distance, total_variation, working_days_between
+from ..eventlog.measures import WEEKDAYS, lead_time_distance, ngram_shares, total_variation, working_days_between
 from ..scenario import Scenario
 from ..stats import mean_ci
 from .draft import Calibration
+from .stages import model_sequences
 
 __all__ = ["FitReport", "fit_report", "simulated_cases"]
 
@@ -57,6 +63,7 @@ def simulated_cases(result, scenario: Scenario) -> pd.DataFrame:
     origin = pd.Timestamp(scenario.calendar.start_date)
     out = pd.DataFrame({
         "replication": c["replication"].to_numpy(),
+        "case": c["case"].to_numpy(),
         "arrival": origin + pd.to_timedelta(c["arrival_minute"].to_numpy(), unit="min"),
         "decided": (c["status"] == "completed").to_numpy(),
         "loops": c["returns"].to_numpy(),
@@ -162,7 +169,8 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
         log_lead[f"{period}_hours"] = _hour_shares(timed) if len(timed) >= 0.5 * max(1, len(p)) else None
     groups = log_lead["groups"]
     log_m = _measures(log_cases, split, t0, t1, groups=groups)
-    result = run(scenario, replications, seed, workers=workers, executor=executor, progress=progress)
+    staged = bool(cal.stages) and "stage_order" in log_cases
+    result = run(scenario, replications, seed, workers=workers, executor=executor, progress=progress, trace=staged)
     sim = simulated_cases(result, scenario)
     reps = [_measures(sim[sim["replication"] == r], split, t0, t1, log_lead, groups) for r in range(replications)]
     fit_lead = log_lead["fitting"]
@@ -182,10 +190,12 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
             inside = not math.isnan(lo) and lo <= log_v <= hi
             passes = (rel <= tolerance or inside) if not math.isnan(rel) else None
             if "distance" in measure or "variation" in measure:
-                passes, rel = None, math.nan
+                passes, rel, lo = None, math.nan, max(0.0, lo)  # a distance is never below 0
             rows.append({"period": period, "measure": measure, "unit": unit, "log": log_v, "model_mean": m,
                          "model_ci_low": lo, "model_ci_high": hi, "naive_baseline": base, "rel_error": rel,
                          "passes": passes})
+    if staged:
+        rows += _stage_order_rows(cal, log_cases, sim, model_sequences(result.trace, cal.stages), replications)
     table = pd.DataFrame(rows)
     loop_check = None
     if (log_cases["loops"] > 0).any() and any(it.incomplete_probability > 0 for it in scenario.items):
@@ -206,6 +216,45 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
             {"what": "model with the loop switched off", "median_working_days": float(np.mean(without))},
         ])
     return FitReport(table, loop_check, replications, seed, sim, _by_year(log_cases, sim, replications))
+
+
+def _stage_order_rows(cal: Calibration, log_cases: pd.DataFrame, sim: pd.DataFrame, model_order: pd.Series,
+                      replications: int) -> list[dict]:
+    """Control flow: how far the order of stages in the model's cases is from the log's (bigrams of stages, total
+    variation), per period, beside a chain that runs every stage in rank order (what the side-by-side steps add)."""
+    chain = {gid: tuple(st.id for st in f.stages) for gid, f in cal.stages.items()}
+    rows = []
+    for period in PERIODS:
+        lg = _period(log_cases, cal.split, period)
+        lg = lg[lg["decided"] & lg["stage_order"].notna()]
+        if lg.empty:
+            continue
+        log_order, log_freq = ngram_shares(lg["stage_order"], 2), _stage_frequencies(lg["stage_order"])
+        chained = [chain[g] for g in lg["group"] if g in chain]
+        baseline = {"order": total_variation(ngram_shares(chained, 2), log_order),
+                    "frequency": total_variation(_stage_frequencies(chained), log_freq)}
+        vals: dict[str, list[float]] = {"order": [], "frequency": []}
+        for r in range(replications):
+            p = _period(sim[(sim["replication"] == r) & sim["decided"]], cal.split, period)
+            keys = pd.MultiIndex.from_arrays([p["replication"].to_numpy(), p["case"].to_numpy()])
+            traces = model_order.reindex(keys).dropna()
+            vals["order"].append(total_variation(ngram_shares(traces, 2), log_order) if len(traces) else math.nan)
+            vals["frequency"].append(total_variation(_stage_frequencies(traces), log_freq) if len(traces) else math.nan)
+        for what, measure in (("frequency", "total variation of stage frequencies (stages per case) from the log's"),
+                              ("order", "total variation of stage-order bigrams from the log's (baseline: every stage in one chain)")):
+            v = np.array(vals[what], dtype=float)
+            m, lo, hi, _, _ = mean_ci(v[~np.isnan(v)]) if (~np.isnan(v)).any() else (math.nan,) * 5
+            rows.append({"period": period, "measure": measure, "unit": "", "log": 0.0, "model_mean": m,
+                         "model_ci_low": max(0.0, lo), "model_ci_high": hi,  # a distance is never below 0
+                         "naive_baseline": baseline[what] if what == "order" else math.nan, "rel_error": math.nan,
+                         "passes": None})
+    return rows
+
+
+def _stage_frequencies(orders) -> pd.Series:
+    """Each stage's share of all the stages the cases passed (a stage a log often skips has a smaller share)."""
+    counts = pd.Series([s for order in orders for s in order], dtype=object).value_counts()
+    return counts / counts.sum() if counts.sum() else counts.astype(float)
 
 
 def _by_year(log_cases: pd.DataFrame, sim: pd.DataFrame, replications: int) -> pd.DataFrame:

@@ -67,6 +67,26 @@ class Stages:
     def activity_stage(self) -> dict[str, str]:
         return {a: s.id for s in self.stages for a in s.activities}
 
+    def longest_path(self, days: np.ndarray) -> np.ndarray:
+        """Per row of ``days`` (stage columns in rank order, then the decision; NaN: 0), its longest path to the decision."""
+        m = np.nan_to_num(np.asarray(days, dtype=float))
+        col = {st.id: j for j, st in enumerate(self.stages)}
+        done = np.zeros_like(m)
+        for j, st in enumerate(self.stages):
+            start = np.max(done[:, [col[a] for a in st.after]], axis=1) if st.after else 0.0
+            done[:, j] = start + m[:, j]
+        last = np.max(done[:, [col[a] for a in self.sinks]], axis=1)
+        return last + m[:, -1]
+
+    def independence_check(self, seed: int = 0, draws: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+        """(each case's government working days along the stages, the same with each stage drawn independently
+        from its own observed values): how much the model's independent stages change the total."""
+        cols = [st.id for st in self.stages] + ["decision"]
+        x = self.durations[cols].to_numpy(dtype=float)
+        rng = np.random.default_rng(seed)
+        mixed = np.column_stack([rng.choice(x[:, j], draws) for j in range(x.shape[1])])
+        return self.longest_path(x), self.longest_path(mixed)
+
 
 _NO_PAIRS = pd.DataFrame(columns=["earlier", "later", "cases_with_both", "later_first", "overlapping", "relation"])
 
@@ -251,3 +271,30 @@ def _span_days(case_ids, begin: np.ndarray, end: np.ndarray, working_weekdays, h
             per_row = pd.Series(away).groupby(m.loc[inside, "row"].to_numpy()).sum()
             days[per_row.index.to_numpy()] -= per_row.to_numpy()
     return np.maximum(days, 0.0)
+
+
+def stage_sequences(log: EventLog, cases: pd.DataFrame, found: Stages) -> pd.Series:
+    """Per decided case of ``cases`` (case_id, end), its stages in the order the log shows them (ties: rank order)."""
+    decided = cases[cases["decided"]]
+    acts = [a for st in found.stages for a in st.activities]
+    done, _ = _first_times(log, decided, set(log.events["activity"].unique()) - set(acts), False)
+    done = done.reindex(columns=acts)
+    cols = [done[list(st.activities)].max(axis=1) for st in found.stages]
+    t = np.column_stack([c.to_numpy(dtype="datetime64[ns]") for c in cols])
+    ids = [st.id for st in found.stages]
+    out = []
+    for row in t:
+        present = [(row[j], j) for j in range(len(ids)) if not np.isnat(row[j])]
+        out.append(tuple(ids[j] for _, j in sorted(present)))
+    return pd.Series(out, index=done.index, dtype=object)
+
+
+def model_sequences(trace: pd.DataFrame, found: dict[str, Stages]) -> pd.Series:
+    """Per simulated (replication, case), its stages in the order they ended (ties: rank order), from a run's trace."""
+    rank = {st.id: j for f in found.values() for j, st in enumerate(f.stages)}
+    steps = trace[trace["kind"] == "step"]
+    key = steps["activity"].astype(str).str.split(":", n=1).str[1]
+    steps = steps.assign(stage=key.to_numpy())
+    steps = steps[steps["stage"].isin(list(rank))]
+    steps = steps.assign(rank=steps["stage"].map(rank)).sort_values(["replication", "case", "end_minute", "rank"])
+    return steps.groupby(["replication", "case"], sort=False)["stage"].agg(tuple)
