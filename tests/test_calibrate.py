@@ -156,7 +156,7 @@ def test_bpic15_worked_example_median_held_out_and_the_loop(tmp_path):
         abs(lc["model as calibrated"] - lc["log, decided cases without a loop"])
 
 
-def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_input(tmp_path):
+def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_input(tmp_path, capsys):
     log = tmp_path / "log.csv"
     _synthetic_log(log, days=120)
     out, rep = tmp_path / "draft.yaml", tmp_path / "fit"
@@ -181,18 +181,21 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
     # an existing output is never overwritten; bad options and logs are exit 2 with a message, no traceback
     again = approval_sim("calibrate", log, "--decided-by", "办结", "--out", out)
     assert again.returncode == 2 and "already exists" in again.stderr and out.read_text(encoding="utf-8") == text
+    from sim.cli import main  # the rest in this process: the same entry point, without a new interpreter each
+
     for args, words in [
         (["--decided-by", "nope"], "--decided-by: no activity 'nope'"),
         (["--decided-by", "办结", "--map", "kase=x"], "unknown role 'kase'"),
         (["--decided-by", "办结", "--hold-out", "2"], "--hold-out"),
+        (["--decided-by", "办结", "--timezone", "Mars/Base"], "--timezone: unknown time zone 'Mars/Base'"),
+        (["--decided-by", "办结", "--fit-since", "2099-01-01"], "--fit-since: 2099-01-01 is not before the held-out tail"),
     ]:
-        bad = approval_sim("calibrate", log, *args, "--out", tmp_path / "x.yaml")
-        assert bad.returncode == 2 and words in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        code = main(["calibrate", str(log), *args, "--out", str(tmp_path / "x.yaml")])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and "Traceback" not in err, err
         assert not (tmp_path / "x.yaml").exists()
-    missing = approval_sim("calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
-    assert missing.returncode == 2 and "no such file" in missing.stderr
-    zone = approval_sim("calibrate", log, "--decided-by", "办结", "--timezone", "Mars/Base", "--out", tmp_path / "x.yaml")
-    assert zone.returncode == 2 and "--timezone: unknown time zone 'Mars/Base'" in zone.stderr
+    code = main(["calibrate", str(tmp_path / "none.csv"), "--decided-by", "a", "--out", str(tmp_path / "x.yaml")])
+    assert code == 2 and "no such file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content, words", [
@@ -204,11 +207,16 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
     (b'<?xml version="1.0"?><log></log>', "no events found"),
     (b'<?xml version="1.0"?><log><trace>', "not well-formed XML"),
 ])
-def test_hostile_logs_are_messages_not_tracebacks(tmp_path, content, words):
+def test_hostile_logs_are_messages_not_tracebacks(tmp_path, capsys, content, words):
+    """In this process (the command's own entry point, as the installed script calls it); the tests above
+    run the installed command itself."""
+    from sim.cli import main
+
     f = tmp_path / "log.csv"
     f.write_bytes(content)
-    r = approval_sim("calibrate", f, "--decided-by", "d", "--out", tmp_path / "x.yaml", "--reps", 2, "--workers", 1)
-    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+    code = main(["calibrate", str(f), "--decided-by", "d", "--out", str(tmp_path / "x.yaml"), "--reps", "2", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err, err
     assert not (tmp_path / "x.yaml").exists()
 
 

@@ -150,9 +150,9 @@ def test_overlapping_start_and_end_times_are_side_by_side(tmp_path):
 
 def test_the_command_shows_and_writes_the_stages(tmp_path):
     log = tmp_path / "permits.csv"
-    _log(log, days=80)
+    _log(log, days=60)
     out, rep = tmp_path / "draft.yaml", tmp_path / "fit"
-    r = approval_sim("calibrate", log, "--decided-by", "办结", "--out", out, "--report", rep, "--reps", 2, "--workers", 1)
+    r = approval_sim("calibrate", log, "--decided-by", "办结", "--out", out, "--report", rep, "--reps", 1, "--workers", 1)
     assert r.returncode == 0, r.stderr
     assert "stages between arrival and decision / 受理至办结的办理环节" in r.stdout and "技术审查" in r.stdout
     text = out.read_text(encoding="utf-8")

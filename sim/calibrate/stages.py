@@ -101,17 +101,27 @@ def step_id(activity: str, taken: set[str]) -> str:
     return out
 
 
-def _first_times(log: EventLog, decided: pd.DataFrame, exclude: set[str], with_start: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """(case x activity first completion time, case x activity start of that instance or None), before the decision."""
+def _before_decision(log: EventLog, decided: pd.DataFrame, keep=None, exclude=()) -> pd.DataFrame:
+    """The events of the ``decided`` cases up to their decision, of the activities ``keep`` (all) less ``exclude``."""
     ev = log.events[log.events["case_id"].isin(decided["case_id"])]
-    ev = ev[~ev["activity"].isin(exclude)]
+    if keep is not None:
+        ev = ev[ev["activity"].isin(list(keep))]
+    if exclude:
+        ev = ev[~ev["activity"].isin(list(exclude))]
     end = decided.set_index("case_id")["end"]
-    ev = ev[ev["local"].to_numpy() <= end.reindex(ev["case_id"]).to_numpy()]
+    return ev[ev["local"].to_numpy() <= end.reindex(ev["case_id"]).to_numpy()]
+
+
+def _first_times(log: EventLog, decided: pd.DataFrame, keep: list[str], with_start: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(case x activity first completion time, case x activity start of that instance or None), before the decision,
+    for the activities ``keep`` (columns in that order)."""
+    ev = _before_decision(log, decided, keep)
     first = ev.sort_values("local", kind="stable").drop_duplicates(["case_id", "activity"])
-    done = first.pivot(index="case_id", columns="activity", values="local").reindex(decided["case_id"])
+    done = first.pivot(index="case_id", columns="activity", values="local").reindex(index=decided["case_id"], columns=keep)
     start = None
     if with_start:
-        start = first.pivot(index="case_id", columns="activity", values="start_local").reindex(decided["case_id"])
+        start = first.pivot(index="case_id", columns="activity", values="start_local").reindex(
+            index=decided["case_id"], columns=keep)
     return done, start
 
 
@@ -151,9 +161,8 @@ def discover_stages(log: EventLog, decided: pd.DataFrame, exclude, working_weekd
     exclude = set(exclude)
     with_start = bool(log.events["start_local"].notna().any())
     n_cases = len(decided)
-    ev = log.events[log.events["case_id"].isin(decided["case_id"]) & ~log.events["activity"].isin(exclude)]
+    ev = _before_decision(log, decided, exclude=exclude)
     end = decided.set_index("case_id")["end"]
-    ev = ev[ev["local"].to_numpy() <= end.reindex(ev["case_id"]).to_numpy()]
     share = (ev.groupby("activity")["case_id"].nunique() / max(n_cases, 1)).sort_values(ascending=False, kind="stable")
     milestones = list(share[share >= min_share].index[:max_stages])
     rows = []
@@ -165,8 +174,7 @@ def discover_stages(log: EventLog, decided: pd.DataFrame, exclude, working_weekd
     activities = pd.DataFrame(rows, columns=["activity", "share_of_decided_cases", "stage", "why"])
     if not milestones:
         return Stages([], pd.DataFrame(index=decided["case_id"]), activities, _NO_PAIRS.copy(), {})
-    done, start = _first_times(log, decided, exclude, with_start)
-    done = done[milestones]
+    done, start = _first_times(log, decided, milestones, with_start)
     groups = _groups(done, together)
     arrival = decided.set_index("case_id")["arrival"]
     # a stage's time in a case: the latest of its activities' times
@@ -276,9 +284,7 @@ def _span_days(case_ids, begin: np.ndarray, end: np.ndarray, working_weekdays, h
 def stage_sequences(log: EventLog, cases: pd.DataFrame, found: Stages) -> pd.Series:
     """Per decided case of ``cases`` (case_id, end), its stages in the order the log shows them (ties: rank order)."""
     decided = cases[cases["decided"]]
-    acts = [a for st in found.stages for a in st.activities]
-    done, _ = _first_times(log, decided, set(log.events["activity"].unique()) - set(acts), False)
-    done = done.reindex(columns=acts)
+    done, _ = _first_times(log, decided, [a for st in found.stages for a in st.activities], False)
     cols = [done[list(st.activities)].max(axis=1) for st in found.stages]
     t = np.column_stack([c.to_numpy(dtype="datetime64[ns]") for c in cols])
     ids = [st.id for st in found.stages]
