@@ -563,23 +563,36 @@ class Agency(_Spec):
 
 
 class Applicants(_Spec):
-    """How applicants behave when sent back to fix incomplete materials (补正).
+    """How applicants behave when sent back to fix incomplete materials (补正), and cases that end undecided.
 
     Fixing takes ``fix_calendar_days`` (calendar time) or ``fix_working_days``;
     each later attempt is incomplete with the item's probability times
     ``repeat_incomplete_factor``; after the k-th return the applicant gives up
     with ``abandon_probability[k-1]`` (the last value repeats).
+
+    ``withdraw_probability`` of the cases are withdrawn (撤回) or terminated
+    (终止) without a decision, ``withdraw_after_working_days`` after they
+    arrive; they count as abandoned.  Such a case is chosen when it arrives
+    and is never decided: it leaves at its time even if its work would have
+    been done sooner.  The work already under way when it leaves is still
+    done (a file in flight is finished), so its staff time is an upper bound.
     """
 
     fix_calendar_days: Distribution | None = None
     fix_working_days: Distribution | None = None
     repeat_incomplete_factor: Probability = 0.5
     abandon_probability: tuple[Probability, ...] = Field(default=(0.0,), min_length=1)
+    withdraw_probability: Probability = Field(default=0.0, description="share of cases withdrawn or terminated undecided")
+    withdraw_after_working_days: Distribution | None = Field(
+        default=None, description="working days from arrival to the withdrawal (needed with withdraw_probability)"
+    )
 
     @model_validator(mode="after")
     def _one(self):
         if self.fix_calendar_days is not None and self.fix_working_days is not None:
             raise ValueError("give fix_calendar_days or fix_working_days, not both")
+        if self.withdraw_probability > 0 and self.withdraw_after_working_days is None:
+            raise ValueError("withdraw_probability needs withdraw_after_working_days: when the cases leave")
         return self
 
     @property

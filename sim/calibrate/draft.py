@@ -400,14 +400,15 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         cases["stage_order"] = cases["case_id"].map(order)
     if not any("hourly_profile" in p["arrivals"] for p in plans):
         notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
-    _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes)
+    _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes, cal)
     scenario, placeholders = _draft(log, name, cal, calendar, day_minutes, plans, applicants, t0, t1, log_end,
                                     replications, seed)
     return Calibration(scenario, split, log_end, cal, fits, pd.DataFrame(est), placeholders, notes, cases, stages)
 
 
-def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Estimates, notes) -> None:
-    """Cases that never reach a decision: after a loop, the applicants' giving up; otherwise counted, not modelled."""
+def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Estimates, notes, cal: CalendarFit) -> None:
+    """Cases that never reach a decision: after a loop, the applicants' giving up; otherwise withdrawn (撤回/终止)
+    at the time of their last event."""
     p95 = float(np.nanpercentile(cases.loc[cases["decided"], "lead_calendar_days"], 95)) if cases["decided"].any() else 0.0
     last_event = log.events.groupby("case_id")["local"].max().reindex(cases["case_id"]).to_numpy()
     stopped = (~cases["decided"]).to_numpy() & (last_event < (log_end - pd.Timedelta(days=p95)).to_datetime64())
@@ -426,14 +427,22 @@ def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Esti
         applicants["abandon_probability"] = [round(min(p_give_up, 1.0), 4)]
         est.add("share of looped cases giving up (documents never back, no decision)", p_give_up, "",
                 f"{int(gave_up[fit_mask].sum())} of {int(looped.sum())} looped cases")
-    other = float((stopped & ~gave_up)[fit_mask].mean())
+    withdrawn = (stopped & ~gave_up) & fit_mask
+    other = float(withdrawn[fit_mask].mean())
     if other > 0:
-        notes.append(f"{other:.1%} of the fitting period's cases stop without a decision long before the log ends "
-                     f"(last event more than {p95:.0f} days, the 95th percentile of time to decision, before it) "
-                     "and not after a missing-documents request: not modelled; the model's lead times are those of "
-                     "decided cases")
+        sub = cases[withdrawn]
+        days = working_days_between(sub["arrival"], sub["last_event"], cal.working_weekdays, cal.holidays)
+        f = fit_duration(days)
+        applicants["withdraw_probability"] = round(other, 4)
+        applicants["withdraw_after_working_days"] = f.distribution
+        est.add("share of cases withdrawn or terminated without a decision", other, "",
+                f"{int(withdrawn.sum())} cases whose last event is more than {p95:.0f} days (the 95th percentile of "
+                "time to decision) before the log ends, not after a missing-documents request")
+        est.add("working days from arrival to the withdrawal", f.mean, "working days",
+                f"arrival to the case's last event ({f.describe()})")
     est.add("cases stopping without a decision", share_stopped, "",
-            "after a loop: modelled as giving up; otherwise not modelled" if loop else "not modelled")
+            "after a loop: giving up at the return; otherwise withdrawn at the last event" if loop else
+            "withdrawn at the last event")
 
 
 def _draft(log, name, cal: CalendarFit, calendar: dict, day_minutes: float, plans: list[dict], applicants: dict,

@@ -69,8 +69,9 @@ def simulated_cases(result, scenario: Scenario) -> pd.DataFrame:
         "loops": c["returns"].to_numpy(),
         "group": c["case_type"].astype(str).to_numpy(),
     })
-    end = origin + pd.to_timedelta(c["end_minute"].to_numpy(), unit="min")
-    out["end"] = pd.Series(end).where(out["decided"])
+    end = pd.Series(origin + pd.to_timedelta(c["end_minute"].to_numpy(), unit="min"))
+    out["end"] = end.where(out["decided"])
+    out["left"] = end.where((c["status"] != "unfinished").to_numpy())  # decided, given up or withdrawn
     cal = scenario.calendar
     out["lead_working_days"] = working_days_between(out["arrival"], out["end"], cal.working_weekdays,
                                                     [d.isoformat() for d in cal.holidays])

@@ -343,6 +343,8 @@ def application_process(compiler, node):
                         on_s = int(ok)
                         case.statutory_n += 1
                         case.statutory_ok += ok
+            if case.withdraw is not None:  # a case to be withdrawn is never decided: its items get no row
+                continue
             if trips_later:
                 mine.append((idx, it.index, received, t_gov, t_done, attempt, on_p, on_s))
             else:

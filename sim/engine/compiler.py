@@ -14,6 +14,9 @@ import simpy
 from ..flow import Apply, Choice, ExternalStep, Parallel, Sequence, walk
 from .application import application_process
 from .records import ABANDONED, COMPLETED
+from .streams import keyed_uniform
+
+WITHDRAWN = object()  # Case.withdraw once a case to be withdrawn has been recorded
 
 __all__ = ["FlowCompiler"]
 
@@ -39,6 +42,10 @@ class FlowCompiler:
         self.fix = model.streams.sampler(f"fix:{ct.id}", dist)
         self.repeat_factor = beh.repeat_incomplete_factor
         self.abandon_p = beh.abandon_probability
+        self.withdraw_p = beh.withdraw_probability
+        if self.withdraw_p > 0:
+            self.withdraw_key = model.streams.key(f"withdraw:{ct.id}")
+            self.withdraw_after = model.streams.sampler(f"withdraw_after:{ct.id}", beh.withdraw_after_working_days)
 
     def _count_occurrences(self, node, seen: dict) -> dict:
         if isinstance(node, Apply):
@@ -75,11 +82,21 @@ class FlowCompiler:
         record = m.record
         release_all = self.release_all
 
+        withdraw_p = self.withdraw_p
+
         def finished(proc):
             case = proc.case
             if depended:
                 release_all(case)
-            record(case, env.now, ABANDONED if case.abandoned else COMPLETED)
+            if case.withdraw is None:
+                record(case, env.now, ABANDONED if case.abandoned else COMPLETED)
+            # a case to be withdrawn is recorded when it is (see withdraw), never as decided
+
+        def withdraw(ev):
+            case = ev.case
+            if case.withdraw is not WITHDRAWN and case.idx in m.active:
+                record(case, env.now, ABANDONED)
+            case.withdraw = WITHDRAWN
 
         def start(case):
             if applicant_needed:
@@ -87,6 +104,12 @@ class FlowCompiler:
             if depended:
                 case.done = set()
                 case.waiting = {}
+            if withdraw_p > 0 and keyed_uniform(self.withdraw_key, case.k, 0) < withdraw_p:
+                w = self.withdraw_after() * m.day
+                case.withdraw = at = case.arrival + w if m.always_open else m.clock.add(case.arrival, w)
+                ev = env.timeout(max(0.0, at - env.now))
+                ev.case = case
+                ev.callbacks.append(withdraw)
             proc = process(f(case))
             proc.case = case
             proc.callbacks.append(finished)

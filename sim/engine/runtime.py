@@ -55,6 +55,7 @@ class Case:
         "idx", "k", "ctype", "arrival", "channel", "choices", "site", "left_at", "trips", "window_visits",
         "returns", "window_wait", "office_wait", "travel", "abandoned", "items", "promised_n", "promised_ok",
         "statutory_n", "statutory_ok", "fee", "materials", "applicant", "done", "waiting", "gov", "ext", "item_ev",
+        "withdraw",
     )
 
     def __init__(self, idx, ctype, arrival, channel, choices, k=0):
@@ -75,6 +76,7 @@ class Case:
         self.gov = None  # calendar (start, end) of each item in government hands: acceptance -> decision
         self.ext = None  # calendar (start, end) of each external step (intermediary, notice, meeting)
         self.item_ev = None  # item id -> event "decided", for items whose result others wait for
+        self.withdraw = None  # a case to be withdrawn: its time (calendar minute); WITHDRAWN once recorded
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: items key dicts on the hot path
