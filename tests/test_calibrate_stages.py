@@ -168,6 +168,9 @@ def test_the_command_shows_and_writes_the_stages(tmp_path):
     stages = pd.read_csv(rep / "tables" / "stages.csv")
     assert list(stages["step"])[-1] == "decision" and "技术审查" in set(stages["log_activities"])
     assert (rep / "tables" / "stage_order.csv").is_file() and (rep / "tables" / "activities.csv").is_file()
+    html = (rep / "report.html").read_text(encoding="utf-8")
+    assert "技术审查" in html and "How to read the claims table" not in html  # a fit report has no claims to read
+    assert html.index("<h3>fit</h3>") < html.index("<h3>stages</h3>")  # the fit table leads the tables
     assert simulate(s, seed=1).cases["status"].eq("completed").mean() > 0.5
     bad = approval_sim("calibrate", log, "--decided-by", "办结", "--out", tmp_path / "x.yaml", "--stage-share", 1.5)
     assert bad.returncode == 2 and "--stage-share" in bad.stderr and not (tmp_path / "x.yaml").exists()

@@ -6,7 +6,8 @@ writes::
     RESULTS_DIR/
       manifest.json     experiment, description, command, package_version, created,
                         seed, replications, fast, scenarios {path: hash}, assumptions
-      tables/*.csv      claims.csv first (verdicts coloured), robustness.csv, the others
+      tables/*.csv      claims.csv first (verdicts coloured; with it, a guide to the verdicts),
+                        robustness.csv, fit.csv (a calibration's fit), the others
       charts/*.svg|png  NAME.en.svg, NAME.zh.svg ...; charts.json may list
                         [{"file_stem", "title_en", "title_zh"}] in display order
       notes.md          optional free text
@@ -115,7 +116,7 @@ def _tables(d: Path) -> list[Path]:
     if not tdir.is_dir():
         return []
     paths = sorted(p for p in tdir.glob("*.csv") if p.is_file())
-    first = {"claims.csv": 0, "robustness.csv": 1}
+    first = {"claims.csv": 0, "robustness.csv": 1, "fit.csv": 2}
     return sorted(paths, key=lambda p: (first.get(p.name, 2), p.name))
 
 
@@ -164,24 +165,21 @@ def _render(d: Path, m: dict, lang: str) -> tuple[str, str]:
     if notes.is_file():
         parts += [f"<h2>{html.escape(t.heading('notes'))}</h2>", notes_html(notes.read_text(encoding="utf-8", errors="replace"))]
 
-    parts.append(f"<h2>{html.escape(t.heading('reading'))}</h2>")
-    parts.append(t.paragraphs(READING, raw=True))
-    parts.append(f"<h3>{html.escape(t.heading('verdicts'))}</h3>")
-    items = []
-    for v in VERDICTS:
-        colour, fg = VERDICT_COLOURS[v], VERDICT_TEXT.get(v, "white")
-        items.append(f'<dt><span class="swatch" style="background:{colour};color:{fg}">{html.escape(t.verdict(v))}</span> '
-                     f"<code>{v}</code></dt>")
-        items.append("<dd>" + t.paragraphs(VERDICT_MEANING[v]) + "</dd>")
-    parts.append('<dl class="verdicts">' + "".join(items) + "</dl>")
-
     tables = _tables(d)
-    parts.append(f"<h2>{html.escape(t.heading('claims'))}</h2>")
     claims = [p for p in tables if p.name == "claims.csv"]
-    if claims:
+    if claims:  # a directory without claims (a fit report, an optimisation) gets no guide to verdicts it has not
+        parts.append(f"<h2>{html.escape(t.heading('reading'))}</h2>")
+        parts.append(t.paragraphs(READING, raw=True))
+        parts.append(f"<h3>{html.escape(t.heading('verdicts'))}</h3>")
+        items = []
+        for v in VERDICTS:
+            colour, fg = VERDICT_COLOURS[v], VERDICT_TEXT.get(v, "white")
+            items.append(f'<dt><span class="swatch" style="background:{colour};color:{fg}">{html.escape(t.verdict(v))}</span> '
+                         f"<code>{v}</code></dt>")
+            items.append("<dd>" + t.paragraphs(VERDICT_MEANING[v]) + "</dd>")
+        parts.append('<dl class="verdicts">' + "".join(items) + "</dl>")
+        parts.append(f"<h2>{html.escape(t.heading('claims'))}</h2>")
         parts.append(table_html(_read_csv(claims[0]), t, "tables/claims.csv", verdicts=True))
-    else:
-        parts.append(f"<p>{html.escape(t.heading('no_claims'))}</p>")
 
     parts.append(f"<h2>{html.escape(t.heading('charts'))}</h2>")
     charts = _charts(d)
@@ -189,7 +187,7 @@ def _render(d: Path, m: dict, lang: str) -> tuple[str, str]:
 
     others = [p for p in tables if p.name != "claims.csv"]
     if others:
-        parts.append(f"<h2>{html.escape(t.heading('tables'))}</h2>")
+        parts.append(f"<h2>{html.escape(t.heading('tables' if claims else 'all_tables'))}</h2>")
         for p in others:
             rel = f"tables/{p.name}"
             parts.append(f"<h3>{html.escape(p.stem)}</h3>")
