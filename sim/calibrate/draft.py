@@ -42,6 +42,7 @@ from ..eventlog.measures import case_table, working_days_between
 from ..eventlog.read import EventLog
 from ..scenario import Scenario
 from .calendar_fit import CalendarFit, fit_calendar
+from .exits import loops, stopped_cases
 from .fit import Fit, fit_duration
 from .stages import Stages, discover_stages, stage_sequences
 
@@ -110,46 +111,6 @@ def _scaled(dist, k: float):
         if key in out:
             out[key] = round(float(out[key]) * k, 4)
     return out
-
-
-def _loops(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str] = ()
-           ) -> tuple[pd.Series, pd.Series, list[float], pd.DataFrame]:
-    """(loops per case, applicant turnaround days per case, every turnaround in calendar days, the turnarounds as
-    spans: case_id, begin, end).
-
-    A turnaround runs from a loop event to the case's first later event of
-    ``until`` (e.g. the missing documents received), or without ``until`` to
-    the case's next event; a loop with no such event (the case stopped, or
-    is still open) has none.
-    """
-    ev = log.events[["case_id", "activity", "local"]].reset_index(drop=True)
-    is_loop = ev["activity"].isin(list(loop)).to_numpy()
-    if until:
-        back = ev["local"].where(ev["activity"].isin(list(until)))
-        # the first 'until' time at or after each event, within its case: a backward fill inside each case
-        nxt = back.groupby(ev["case_id"]).bfill()
-        nxt = nxt.where(nxt >= ev["local"])
-    else:
-        nxt = ev.groupby("case_id")["local"].shift(-1)
-    gaps = ((nxt - ev["local"]).dt.total_seconds() / 86400.0)[is_loop]
-    case_of = ev.loc[is_loop, "case_id"]
-    per_case = case_of.value_counts().reindex(cases["case_id"], fill_value=0)
-    turn = gaps.fillna(0.0).groupby(case_of.to_numpy()).sum().reindex(cases["case_id"], fill_value=0.0)
-    spans = pd.DataFrame({"case_id": case_of.to_numpy(), "begin": ev.loc[is_loop, "local"].to_numpy(),
-                          "end": nxt[is_loop].to_numpy()}).dropna()
-    return per_case, turn, [float(g) for g in gaps.dropna()], spans
-
-
-def _no_return_after_last_loop(log: EventLog, cases: pd.DataFrame, loop: Sequence[str], until: Sequence[str]) -> np.ndarray:
-    """Per case: it had a loop and nothing came back after its last one (no ``until`` event, or no event at all)."""
-    ev = log.events[["case_id", "activity", "local"]]
-    last_loop = ev[ev["activity"].isin(list(loop))].groupby("case_id")["local"].max()
-    after = ev[ev["activity"].isin(list(until))] if until else ev
-    last_after = after.groupby("case_id")["local"].max()
-    ll = last_loop.reindex(cases["case_id"])
-    la = last_after.reindex(cases["case_id"])
-    came_back = (la > ll).fillna(False).to_numpy(dtype=bool)
-    return ll.notna().to_numpy() & ~came_back
 
 
 def _slug(text: str, k: int) -> str:
@@ -343,7 +304,7 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
     spans = None
     cases["loops"], cases["turnaround_days"] = 0, 0.0
     if loop:
-        n_loops, turn_days, gaps, spans = _loops(log, cases, loop, loop_until)
+        n_loops, turn_days, gaps, spans = loops(log, cases, loop, loop_until)
         cases["loops"] = n_loops.to_numpy()
         cases["turnaround_days"] = turn_days.to_numpy()
         fit_cases = cases[cases["fitting"]]
@@ -400,49 +361,10 @@ def calibrate(log: EventLog, decided_by: Sequence[str], loop: Sequence[str] = ()
         cases["stage_order"] = cases["case_id"].map(order)
     if not any("hourly_profile" in p["arrivals"] for p in plans):
         notes.append("arrivals are spread evenly over office hours (the log has no clock times for them)")
-    _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes, cal)
+    stopped_cases(log, cases, loop, loop_until, log_end, applicants, est, notes, cal)
     scenario, placeholders = _draft(log, name, cal, calendar, day_minutes, plans, applicants, t0, t1, log_end,
                                     replications, seed)
     return Calibration(scenario, split, log_end, cal, fits, pd.DataFrame(est), placeholders, notes, cases, stages)
-
-
-def _stopped_cases(log, cases, loop, loop_until, log_end, applicants, est: _Estimates, notes, cal: CalendarFit) -> None:
-    """Cases that never reach a decision: after a loop, the applicants' giving up; otherwise withdrawn (撤回/终止)
-    at the time of their last event."""
-    p95 = float(np.nanpercentile(cases.loc[cases["decided"], "lead_calendar_days"], 95)) if cases["decided"].any() else 0.0
-    last_event = log.events.groupby("case_id")["local"].max().reindex(cases["case_id"]).to_numpy()
-    stopped = (~cases["decided"]).to_numpy() & (last_event < (log_end - pd.Timedelta(days=p95)).to_datetime64())
-    share_stopped = float(stopped[cases["fitting"].to_numpy()].mean())
-    # when each case left the process: its decision, or the last event of a case that stopped without one
-    cases["left"] = cases["end"].where(~stopped, cases["last_event"])
-    # a case that stops after a missing-documents request, the documents never coming back, gave up at a
-    # return: the model's abandonment (补正后放弃); other stops have no mechanism in the model
-    gave_up = np.zeros(len(cases), dtype=bool)
-    if loop:
-        gave_up = stopped & _no_return_after_last_loop(log, cases, loop, loop_until)
-    fit_mask = cases["fitting"].to_numpy()
-    looped = (cases["loops"].to_numpy() > 0) & fit_mask
-    p_give_up = float(gave_up[fit_mask].sum() / looped.sum()) if looped.any() else 0.0
-    if loop:
-        applicants["abandon_probability"] = [round(min(p_give_up, 1.0), 4)]
-        est.add("share of looped cases giving up (documents never back, no decision)", p_give_up, "",
-                f"{int(gave_up[fit_mask].sum())} of {int(looped.sum())} looped cases")
-    withdrawn = (stopped & ~gave_up) & fit_mask
-    other = float(withdrawn[fit_mask].mean())
-    if other > 0:
-        sub = cases[withdrawn]
-        days = working_days_between(sub["arrival"], sub["last_event"], cal.working_weekdays, cal.holidays)
-        f = fit_duration(days)
-        applicants["withdraw_probability"] = round(other, 4)
-        applicants["withdraw_after_working_days"] = f.distribution
-        est.add("share of cases withdrawn or terminated without a decision", other, "",
-                f"{int(withdrawn.sum())} cases whose last event is more than {p95:.0f} days (the 95th percentile of "
-                "time to decision) before the log ends, not after a missing-documents request")
-        est.add("working days from arrival to the withdrawal", f.mean, "working days",
-                f"arrival to the case's last event ({f.describe()})")
-    est.add("cases stopping without a decision", share_stopped, "",
-            "after a loop: giving up at the return; otherwise withdrawn at the last event" if loop else
-            "withdrawn at the last event")
 
 
 def _draft(log, name, cal: CalendarFit, calendar: dict, day_minutes: float, plans: list[dict], applicants: dict,
