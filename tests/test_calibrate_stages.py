@@ -112,6 +112,10 @@ def test_the_draft_simulates_the_logs_time_and_its_order_better_than_a_chain(sta
             assert t.loc[(period, m), "passes"], (period, m, t.loc[(period, m)].to_dict())
         order = t.loc[(period, "total variation of stage-order bigrams from the log's (baseline: every stage in one chain)")]
         assert order["model_ci_high"] < order["naive_baseline"], order.to_dict()
+    days = rep.stages.set_index("stage")  # each stage's mean working days: the model's steps reproduce the log's
+    assert list(days.index)[-1] == "decision" and len(days) == 5
+    np.testing.assert_allclose(days["model_mean"], days["log_mean"], rtol=0.1)
+    assert ((days["model_ci_low"] <= days["model_mean"]) & (days["model_mean"] <= days["model_ci_high"])).all()
     est = cal.estimates.set_index("quantity")["value"]
     # about 1,600 cases in the fitting period: the withdrawn share's standard error is 0.75 points
     assert est["share of cases withdrawn or terminated without a decision"] == pytest.approx(WITHDRAWN, abs=0.025)
@@ -168,6 +172,11 @@ def test_the_command_shows_and_writes_the_stages(tmp_path):
     stages = pd.read_csv(rep / "tables" / "stages.csv")
     assert list(stages["step"])[-1] == "decision" and "技术审查" in set(stages["log_activities"])
     assert (rep / "tables" / "stage_order.csv").is_file() and (rep / "tables" / "activities.csv").is_file()
+    import matplotlib.image as mpimg
+
+    zh, en = (mpimg.imread(rep / "charts" / f"working_days_per_stage.{lg}.png")[..., :3].mean(axis=2) for lg in ("zh", "en"))
+    assert (zh < 0.9).mean() > 0.01 and zh.shape == en.shape and (zh != en).any()  # drawn, and labelled per language
+    assert (rep / "tables" / "working_days_per_stage.csv").is_file()
     html = (rep / "report.html").read_text(encoding="utf-8")
     assert "技术审查" in html and "How to read the claims table" not in html  # a fit report has no claims to read
     assert html.index("<h3>fit</h3>") < html.index("<h3>stages</h3>")  # the fit table leads the tables

@@ -79,7 +79,9 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
             fit.loop_check.to_csv(tmp / "tables" / "loop_switched_off.csv", index=False)
         if fit.by_year is not None:
             fit.by_year.to_csv(tmp / "tables" / "time_to_decision_by_year.csv", index=False)
-        from ..charts.logfit import over_time, shares_side_by_side
+        if fit.stages is not None:
+            fit.stages.to_csv(tmp / "tables" / "working_days_per_stage.csv", index=False)
+        from ..charts.logfit import over_time, shares_side_by_side, stage_durations
         from .report import fit_series
 
         series = fit_series(cal, fit)
@@ -93,6 +95,9 @@ def write_report(cal: Calibration, fit: FitReport, sim_cases: pd.DataFrame, out:
             ("arrivals_by_weekday", "Arrivals by weekday: log and model", "按星期的到达分布:日志与模型",
              lambda lang: shares_side_by_side(series["weekday_log"], series["weekday_model"], "weekday", lang=lang)),
         ]
+        if fit.stages is not None:
+            charts.append(("working_days_per_stage", "Working days per stage: log and model", "各办理环节的工作日:日志与模型",
+                           lambda lang: stage_durations(fit.stages, lang=lang)))
         for stem, _en, _zh, draw in charts:
             for lang in ("en", "zh"):
                 save(draw(lang), tmp / "charts" / f"{stem}.{lang}", formats=("png",), dpi=110)

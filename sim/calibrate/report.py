@@ -55,6 +55,7 @@ class FitReport:
     seed: int
     sim_cases: pd.DataFrame | None = None  # the simulated cases (all replications) as a case table
     by_year: pd.DataFrame | None = None  # time to decision by arrival year: log against model (drift shows here)
+    stages: pd.DataFrame | None = None  # per stage: mean working days in the log and the model (fitting period)
 
 
 def simulated_cases(result, scenario: Scenario) -> pd.DataFrame:
@@ -195,8 +196,10 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
             rows.append({"period": period, "measure": measure, "unit": unit, "log": log_v, "model_mean": m,
                          "model_ci_low": lo, "model_ci_high": hi, "naive_baseline": base, "rel_error": rel,
                          "passes": passes})
+    stage_table = None
     if staged:
         rows += _stage_order_rows(cal, log_cases, sim, model_sequences(result.trace, cal.stages), replications)
+        stage_table = _stage_days(cal, result.trace, sim, scenario, replications)
     table = pd.DataFrame(rows)
     loop_check = None
     if (log_cases["loops"] > 0).any() and any(it.incomplete_probability > 0 for it in scenario.items):
@@ -216,7 +219,7 @@ def fit_report(cal: Calibration, replications: int = 10, seed: int | None = None
             {"what": "model as calibrated", "median_working_days": float(np.mean(with_loop))},
             {"what": "model with the loop switched off", "median_working_days": float(np.mean(without))},
         ])
-    return FitReport(table, loop_check, replications, seed, sim, _by_year(log_cases, sim, replications))
+    return FitReport(table, loop_check, replications, seed, sim, _by_year(log_cases, sim, replications), stage_table)
 
 
 def _stage_order_rows(cal: Calibration, log_cases: pd.DataFrame, sim: pd.DataFrame, model_order: pd.Series,
@@ -250,6 +253,32 @@ def _stage_order_rows(cal: Calibration, log_cases: pd.DataFrame, sim: pd.DataFra
                          "naive_baseline": baseline[what] if what == "order" else math.nan, "rel_error": math.nan,
                          "passes": None})
     return rows
+
+
+def _stage_days(cal: Calibration, trace: pd.DataFrame, sim: pd.DataFrame, scenario: Scenario, replications: int) -> pd.DataFrame:
+    """Each stage's mean working days over the fitting period's decided cases: the log's (as fitted) beside the
+    model's steps (queue and work, start of the wait to the end), with a 95% CI over replications."""
+    from ..calendar import clock_for
+
+    clock = clock_for(scenario.calendar)
+    steps = trace[trace["kind"] == "step"]
+    key = steps["activity"].astype(str).str.split(":", n=1).str[1].to_numpy()
+    days = (clock.working_array(steps["end_minute"].to_numpy()) - clock.working_array(steps["enabled_minute"].to_numpy())) \
+        / clock.day_minutes
+    fitting = sim[sim["decided"] & (sim["arrival"] < cal.split)]
+    keep = pd.MultiIndex.from_arrays([steps["replication"].to_numpy(), steps["case"].to_numpy()]).isin(
+        pd.MultiIndex.from_arrays([fitting["replication"].to_numpy(), fitting["case"].to_numpy()]))
+    per = pd.DataFrame({"stage": key[keep], "rep": steps["replication"].to_numpy()[keep], "days": days[keep]})
+    by_rep = per.groupby(["stage", "rep"])["days"].mean()
+    rows = []
+    for gid, found in cal.stages.items():
+        for sid in [st.id for st in found.stages] + ["decision"]:
+            vals = by_rep[sid].to_numpy() if sid in by_rep.index.get_level_values(0) else np.array([])
+            m, lo, hi, _, _ = mean_ci(vals) if len(vals) else (math.nan,) * 5
+            label = sid if len(cal.stages) == 1 else f"{gid}: {sid}"
+            rows.append({"stage": label, "log_mean": float(np.nanmean(found.durations[sid])), "model_mean": m,
+                         "model_ci_low": lo, "model_ci_high": hi})
+    return pd.DataFrame(rows)
 
 
 def _stage_frequencies(orders) -> pd.Series:

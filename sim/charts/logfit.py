@@ -4,7 +4,9 @@
   the log as a line, the model's mean with its 95% band over replications,
   the start of the held-out tail marked;
 * ``shares_side_by_side``: the log's and the model's shares of a category
-  (arrivals by weekday or clock hour) as paired bars.
+  (arrivals by weekday or clock hour) as paired bars;
+* ``stage_durations``: each stage's mean working days in the log and in the
+  model (with its 95% interval over replications), one row per stage.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ LABELS = {
     "weekday": {"en": "Arrivals by weekday", "zh": "按星期的到达分布"},
     "hour": {"en": "Arrivals by clock hour", "zh": "按时段的到达分布"},
     "share": {"en": "share of cases", "zh": "案件占比"},
+    "stages": {"en": "Working days per stage: log and model", "zh": "各办理环节的工作日:日志与模型"},
+    "stage_days": {"en": "mean working days (model: 95% interval)", "zh": "平均工作日(模型:95%区间)"},
+    "model_ci": {"en": "model (mean, 95% interval)", "zh": "模型(均值与95%区间)"},
+    "decision": {"en": "to the decision", "zh": "至办结"},
 }
 
 
@@ -66,4 +72,22 @@ def shares_side_by_side(log: pd.Series, model: pd.Series, title: str, *, lang: s
         ax.set_title(_t(title, lang))
         ax.set_ylabel(_t("share", lang))
         ax.legend()
+        return finish(fig)
+
+
+def stage_durations(table: pd.DataFrame, *, lang: str = "en", ax=None):
+    """``table``: one row per stage in order, columns stage, log_mean, model_mean, model_ci_low, model_ci_high."""
+    check_lang(lang)
+    with style():
+        fig, ax = new_axes(ax)
+        y = list(range(len(table)))[::-1]
+        ax.barh([v + 0.2 for v in y], table["log_mean"].to_numpy(), height=0.4, color=PALETTE[0], label=_t("log", lang))
+        mean = table["model_mean"].to_numpy()
+        err = [mean - table["model_ci_low"].to_numpy(), table["model_ci_high"].to_numpy() - mean]
+        ax.barh([v - 0.2 for v in y], mean, height=0.4, color=PALETTE[1], xerr=err, capsize=3,
+                label=_t("model_ci", lang))
+        ax.set_yticks(y, [_t("decision", lang) if s == "decision" else str(s) for s in table["stage"]])
+        ax.set_title(_t("stages", lang))
+        ax.set_xlabel(_t("stage_days", lang))
+        ax.legend(loc="lower right")
         return finish(fig)
