@@ -374,3 +374,15 @@ def test_cli_interrupted_leaves_nothing_half_written(capsys, scenario_file, tmp_
     assert rc == 130
     assert f"{path} was not written (nothing half-written was left)" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_joint_applications_items_are_read_back_even_with_plus_in_an_id():
+    """A joint application's trace item is its ids joined by '+': ids that hold a '+' themselves are kept whole."""
+    from sim.eventlog.cases import split_items
+
+    known = {"permit+fire", "seal", "licence"}
+    assert split_items("permit+fire+seal", known) == ("permit+fire", "seal")
+    assert split_items("seal+permit+fire", known) == ("seal", "permit+fire")
+    assert split_items("licence+seal", known) == ("licence", "seal")
+    assert split_items("permit+fire", known) == ("permit+fire",)
+    assert split_items("other+seal", known) == ("other", "seal")  # a part no id makes is taken as it is

@@ -26,7 +26,7 @@ import pandas as pd
 from ..engine.records import ITEM_SEPARATOR
 from .timestamps import CalendarTime
 
-__all__ = ["WAIT_KINDS", "Event", "ItemState", "CaseLog", "CaseAssembler", "all_on_time", "case_id"]
+__all__ = ["WAIT_KINDS", "Event", "ItemState", "CaseLog", "CaseAssembler", "all_on_time", "case_id", "split_items"]
 
 WAIT_KINDS = frozenset({"wait_open", "wait_applicant", "wait_result"})
 
@@ -96,6 +96,22 @@ def _flag(x: float) -> bool | None:
 def _strings(col: pd.Series) -> list[str]:
     return col.astype(str).tolist()
 
+
+
+def split_items(label: str, known) -> tuple[str, ...]:
+    """The item ids joined by ``+`` in ``label``, read as ids in ``known`` even when an id itself holds a ``+``
+    (parts that make no known id are taken one by one)."""
+    if label in known:
+        return (label,)
+    parts = label.split(ITEM_SEPARATOR)
+    best: list[tuple[str, ...] | None] = [()] + [None] * len(parts)
+    for end in range(1, len(parts) + 1):
+        for start in range(end):
+            word = ITEM_SEPARATOR.join(parts[start:end])
+            if best[start] is not None and word in known:
+                best[end] = best[start] + (word,)
+                break
+    return best[-1] if best[-1] is not None else tuple(parts)
 
 class CaseAssembler:
     """Groups one replication's trace rows by case and joins the cases and items tables.
@@ -175,7 +191,7 @@ class CaseAssembler:
         """Item ids of a trace row's item: one id, or an application's ids joined by ``+``."""
         ids = self._split.get(label)
         if ids is None:
-            ids = self._split[label] = (label,) if label in self._known else tuple(label.split(ITEM_SEPARATOR))
+            ids = self._split[label] = split_items(label, self._known)
         return ids
 
     def _case(self, c: int, kept: list, p: int) -> CaseLog:
