@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__, views
 from .errors import Problem, ScenarioError
@@ -310,6 +310,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def running_count(update: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """A progress callback for batches run one after another, each reporting (done, total) from 1 up: one count.
+
+    Within a batch ``done`` rises by one a call, so a call that does not go
+    on from the last one (or follows a finished batch) starts the next batch.
+    """
+    state = {"base": 0, "last": 0, "total": 0}
+
+    def progress(done: int, total: int) -> None:
+        if state["last"] and (done <= state["last"] or state["last"] >= state["total"]):
+            state["base"] += state["last"]
+        state["last"], state["total"] = done, total
+        update(state["base"] + done, state["base"] + total)
+
+    return progress
+
+
 def _whole_number(low: int, rule: str):
     """argparse type: a whole number >= ``low``; ``rule`` words the bound in messages."""
 
@@ -381,15 +398,8 @@ def cmd_optimise(args) -> int:
         targets = (f"the lowest {o.minimise} [{o.scope}] within {o.budget_yuan_per_year:,.0f} yuan a year"
                    + (f"; targets {targets}" if spec.targets else ""))
     print(f"optimise {spec.name}: {what} on {executor.description}; targets / 目标: {targets}", file=sys.stderr)
-    state = {"base": 0, "last": 0}
     bar = Progress(None, "replications", growing=True)
-
-    def progress(done, total):  # batches one after another: one running count
-        if done < state["last"]:
-            state["base"] += state["last"]
-        state["last"] = done
-        bar.update(state["base"] + done, state["base"] + total)
-
+    progress = running_count(bar.update)
     with bar:
         res = optimise(spec, seed=args.seed, fast=args.fast, executor=executor, progress=progress, say=bar.note)
     if args.json:
@@ -472,15 +482,8 @@ def cmd_experiment(args) -> int:
     command = "approval-sim experiment " + " ".join(
         [args.name] + (["--fast"] if args.fast else []) + ([f"--out {args.out}"] if args.out else [])
     )
-    state = {"base": 0, "last": 0}
     bar = Progress(None, "replications", growing=True)
-
-    def progress(done, total):  # batches of replications one after another: one running count
-        if done < state["last"]:
-            state["base"] += state["last"]
-        state["last"] = done
-        bar.update(state["base"] + done, state["base"] + total)
-
+    progress = running_count(bar.update)
     with bar:
         path = run_experiment(
             args.name, fast=args.fast, out=args.out, workers=args.workers, command=command, progress=progress,

@@ -27,7 +27,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )

@@ -266,3 +266,16 @@ def test_reform_catalogue_is_aligned_and_fits():
         assert not third.strip() or not third.startswith(" "), ln  # the third column starts at one display column
         assert cols(ln, starts[1] - 2, starts[1]) == "  " and cols(ln, starts[2] - 2, starts[2]) == "  ", ln
     assert all(cols(ln, starts[2]).strip() for ln in lines[2:] if not ln.startswith(" "))
+
+
+def test_batches_one_after_another_make_one_running_count():
+    """Executors report (done, total) from 1 up per batch; an optimiser or experiment runs batches one after
+    another, some of a single task.  The count must add them all: 1, 2 | 1 | 1 | 1, 2, 3 -> 1..7 of 7."""
+    from sim.cli import running_count
+
+    seen = []
+    progress = running_count(lambda done, total: seen.append((done, total)))
+    for batch in (2, 1, 1, 3):
+        for done in range(1, batch + 1):
+            progress(done, batch)
+    assert seen == [(1, 2), (2, 2), (3, 3), (4, 4), (5, 7), (6, 7), (7, 7)]

@@ -300,29 +300,6 @@ class Model:
         end = env.now + minutes if self.always_open else self.clock.add(env.now, minutes)
         return env.timeout(end - env.now)
 
-    def go_to(self, case, site):
-        """The applicant comes to ``site``: a trip unless already there right now."""
-        env = self.env
-        now = env.now
-        if case.left_at == now:
-            if case.site == site:
-                return
-            minutes = self.between[case.site, site]
-        else:
-            minutes = self.home[site]
-            if not self.always_open:  # wait at home until the office opens
-                opened = self.clock.next_open(now)
-                if opened > now:
-                    yield env.timeout(opened - now)
-                    if self.trace is not None:
-                        self.log(case, "", "wait_for_opening", "wait_open", site, now, now, opened)
-        case.trips += 1
-        if minutes > 0:
-            case.travel += minutes
-            yield env.timeout(minutes)
-            if self.trace is not None:
-                self.log(case, "", "travel", "travel", site, env.now - minutes, env.now - minutes, env.now)
-
     def external(self, case, ext_id):
         """An intermediary, a fixed period or a meeting; the case waits for it."""
         env = self.env
