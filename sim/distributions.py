@@ -303,19 +303,19 @@ def _tag_in(classes: dict):
     return tag
 
 
-def _union(classes: dict):
+def _union(classes: dict, note: str = ""):
     members = tuple(Annotated[c, Tag(f"[{name}]")] for name, c in classes.items())
     return Annotated[
         Union[members],
         Discriminator(
             _tag_in(classes),
             custom_error_type="distribution",
-            custom_error_message="expected a number or a mapping with 'dist' one of: " + ", ".join(classes),
+            custom_error_message="expected a number or a mapping with 'dist' one of: " + ", ".join(classes) + note,
         ),
     ]
 
 
-SimpleDistribution = _union(_SIMPLE)
+SimpleDistribution = _union(_SIMPLE, " (a mixture's components cannot be mixtures)")
 """Any distribution but a mixture (a mixture's components)."""
 
 

@@ -28,7 +28,7 @@ CASE_KPIS: tuple[KPI, ...] = (
     KPI("cases", "cases", "办件量", "cases arrived after warm-up", True),
     KPI("throughput_per_day", "cases per working day", "日均办结量", "completed cases per working day", True),
     KPI("completed_share", "share", "办结率", "share of cases completed", True),
-    KPI("abandoned_share", "share", "放弃率", "share of cases abandoned by the applicant"),
+    KPI("abandoned_share", "share", "放弃率", "share of cases ended undecided: given up after a return, or withdrawn"),
     KPI("unfinished_share", "share", "未办结率", "share still open at the end of the run"),
     KPI("lead_time_working_days_mean", "working days", "平均办理时长(工作日)", "mean lead time, working days"),
     KPI("lead_time_working_days_p90", "working days", "90%分位办理时长(工作日)", "90th percentile lead time, working days"),

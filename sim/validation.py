@@ -277,11 +277,14 @@ def check_references(s, invalid: Mapping[str, set] | None = None) -> list[Proble
             if st.key in step_keys:
                 P.append(Problem(f"{p}.steps[{j}]", f"two steps share the name {st.key!r}: give each an 'id'"))
             for k, dep in enumerate(st.after or ()):
-                if dep not in step_keys:
-                    later = any(dep == o.key for o in it.steps[j:])
-                    P.append(Problem(f"{p}.steps[{j}].after[{k}]",
-                                     f"{dep!r} is {'not listed before this step: list the steps a step waits for first' if later else 'not a step of this item'}"
-                                     + (f" (earlier steps: {', '.join(sorted(step_keys))})" if step_keys and not later else "")))
+                if dep in step_keys:
+                    continue
+                if any(dep == o.key for o in it.steps[j:]):
+                    why = f"{dep!r} is not listed before this step: list the steps a step waits for first"
+                else:
+                    why = f"{dep!r} is not a step of this item" + (
+                        f" (earlier steps: {', '.join(sorted(step_keys))})" if step_keys else "")
+                P.append(Problem(f"{p}.steps[{j}].after[{k}]", why))
             step_keys.add(st.key)
         for j, dep in enumerate(it.issued_after):
             if dep in bad_items:

@@ -195,3 +195,15 @@ def write_chinese_log(rows, path) -> None:
     df = pd.DataFrame(rows, columns=["办件编号", "环节名称", "完成时间"])
     df["完成时间"] = df["完成时间"].dt.strftime("%Y-%m-%d %H:%M:%S")
     df.to_csv(path, index=False)
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    """Run the command's ``main`` in this process: (exit status, stdout, stderr); argparse errors are SystemExit."""
+    from sim.cli import main
+
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err

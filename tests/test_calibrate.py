@@ -14,7 +14,7 @@ from sim.calibrate.fit import fit_duration
 from sim.calibrate.report import fit_report
 from sim.eventlog.read import read_log
 from sim.scenario import Scenario
-from tests.helpers import approval_sim, write_chinese_log
+from tests.helpers import approval_sim, run_main, write_chinese_log
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -185,21 +185,21 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
     # an existing output is never overwritten; bad options and logs are exit 2 with a message, no traceback
     again = approval_sim("calibrate", log, "--decided-by", "办结", "--out", out)
     assert again.returncode == 2 and "already exists" in again.stderr and out.read_text(encoding="utf-8") == text
-    from sim.cli import main  # the rest in this process: the same entry point, without a new interpreter each
-
+    # the rest in this process: the same entry point, without a new interpreter each
     for args, words in [
         (["--decided-by", "nope"], "--decided-by: no activity 'nope'"),
         (["--decided-by", "办结", "--map", "kase=x"], "unknown role 'kase'"),
         (["--decided-by", "办结", "--hold-out", "2"], "--hold-out"),
         (["--decided-by", "办结", "--timezone", "Mars/Base"], "--timezone: unknown time zone 'Mars/Base'"),
         (["--decided-by", "办结", "--fit-since", "2099-01-01"], "--fit-since: 2099-01-01 is not before the held-out tail"),
+        (["--decided-by", "办结", "--stage-share", "0"], "--stage-share: expected a share above 0 and up to 1, got 0.0"),
+        (["--decided-by", "办结", "--max-stages", "-1"], "--max-stages: must be >= 0, got -1"),
     ]:
-        code = main(["calibrate", str(log), *args, "--out", str(tmp_path / "x.yaml")])
-        err = capsys.readouterr().err
+        code, _, err = run_main(capsys, "calibrate", log, *args, "--out", tmp_path / "x.yaml")
         assert code == 2 and words in err and "Traceback" not in err, err
         assert not (tmp_path / "x.yaml").exists()
-    code = main(["calibrate", str(tmp_path / "none.csv"), "--decided-by", "a", "--out", str(tmp_path / "x.yaml")])
-    assert code == 2 and "no such file" in capsys.readouterr().err
+    code, _, err = run_main(capsys, "calibrate", tmp_path / "none.csv", "--decided-by", "a", "--out", tmp_path / "x.yaml")
+    assert code == 2 and "no such file" in err
 
 
 @pytest.mark.parametrize("content, words", [
@@ -214,12 +214,9 @@ def test_the_command_writes_a_draft_that_loads_and_a_fit_report_and_refuses_bad_
 def test_hostile_logs_are_messages_not_tracebacks(tmp_path, capsys, content, words):
     """In this process (the command's own entry point, as the installed script calls it); the tests above
     run the installed command itself."""
-    from sim.cli import main
-
     f = tmp_path / "log.csv"
     f.write_bytes(content)
-    code = main(["calibrate", str(f), "--decided-by", "d", "--out", str(tmp_path / "x.yaml"), "--reps", "2", "--workers", "1"])
-    err = capsys.readouterr().err
+    code, _, err = run_main(capsys, "calibrate", f, "--decided-by", "d", "--out", tmp_path / "x.yaml", "--reps", 2, "--workers", 1)
     assert code == 2 and words in err and "Traceback" not in err, err
     assert not (tmp_path / "x.yaml").exists()
 

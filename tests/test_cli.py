@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario
-from sim.cli import main
+from tests.helpers import run_main as cli
 
 # A tiny, fast scenario: 2 working days after 1 warm-up day, 2 replications.
 TINY = """\
@@ -90,16 +90,6 @@ def bad(tmp_path) -> Path:
     p = tmp_path / "bad.yaml"
     p.write_text(BAD, encoding="utf-8")
     return p
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``main`` in-process; usage errors (argparse) surface as SystemExit."""
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def assert_bad_input(rc: int, out: str, err: str) -> None:

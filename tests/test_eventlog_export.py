@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from sim import run, simulate
-from sim.cli import main
+from tests.helpers import run_main
 from sim.engine.records import TRACE_COLUMNS
 from sim.eventlog import LogExists, UnknownLogFormat, run_logged, write_log
 from sim.eventlog.csv_log import CSV_COLUMNS
@@ -314,18 +314,9 @@ def scenario_file(sc, tmp_path) -> Path:
     return p
 
 
-def _cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def test_cli_writes_a_log(capsys, scenario_file, tmp_path):
     path = tmp_path / "out" / "run.xes.gz"
-    rc, out, err = _cli(capsys, "run", scenario_file, "--reps", "2", "--seed", "3", "--workers", "1", "--log", path)
+    rc, out, err = run_main(capsys, "run", scenario_file, "--reps", "2", "--seed", "3", "--workers", "1", "--log", path)
     assert rc == 0, err
     assert f"wrote event log {path}" in err and "cases" in out
     with gzip.open(path, "rt", encoding="utf-8") as f:
@@ -334,7 +325,7 @@ def test_cli_writes_a_log(capsys, scenario_file, tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["run.xes.gz"]
     # --trace keeps the trace in memory and writes the same log from it
     again = tmp_path / "again.xes.gz"
-    rc, _, err = _cli(capsys, "run", scenario_file, "--reps", "2", "--seed", "3", "--workers", "1", "--trace",
+    rc, _, err = run_main(capsys, "run", scenario_file, "--reps", "2", "--seed", "3", "--workers", "1", "--trace",
                       "--log", again, "--log-timezone", "Asia/Shanghai")
     assert rc == 0, err
     assert gzip.decompress(again.read_bytes()) == text.encode("utf-8")
@@ -351,7 +342,7 @@ def test_cli_writes_a_log(capsys, scenario_file, tmp_path):
 def test_cli_refuses_a_log_it_cannot_write(capsys, scenario_file, tmp_path, args, words):
     (tmp_path / "there.csv").write_text("mine", encoding="utf-8")
     before = sorted(p.name for p in tmp_path.iterdir())
-    rc, out, err = _cli(capsys, "run", scenario_file, "--reps", "1", *[a.format(d=tmp_path) for a in args])
+    rc, out, err = run_main(capsys, "run", scenario_file, "--reps", "1", *[a.format(d=tmp_path) for a in args])
     assert rc == 2 and out == ""
     assert "Traceback" not in err and all(w in err for w in words), err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
@@ -370,7 +361,7 @@ def test_cli_interrupted_leaves_nothing_half_written(capsys, scenario_file, tmp_
     monkeypatch.setattr(stream, "write_replication", interrupted)
     path = tmp_path / "run.jsonocel"
     before = sorted(p.name for p in tmp_path.iterdir())
-    rc, _, err = _cli(capsys, "run", scenario_file, "--reps", "2", "--workers", "1", "--log", path)
+    rc, _, err = run_main(capsys, "run", scenario_file, "--reps", "2", "--workers", "1", "--log", path)
     assert rc == 130
     assert f"{path} was not written (nothing half-written was left)" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -64,9 +64,6 @@ class Stages:
         waited = {a for s in self.stages for a in s.after}
         return tuple(s.id for s in self.stages if s.id not in waited)
 
-    def activity_stage(self) -> dict[str, str]:
-        return {a: s.id for s in self.stages for a in s.activities}
-
     def longest_path(self, days: np.ndarray) -> np.ndarray:
         """Per row of ``days`` (stage columns in rank order, then the decision; NaN: 0), its longest path to the decision."""
         m = np.nan_to_num(np.asarray(days, dtype=float))
@@ -200,24 +197,7 @@ def discover_stages(log: EventLog, decided: pd.DataFrame, exclude, working_weekd
     keys = [g[0] for g in rank]
     t = times[keys].to_numpy(dtype="datetime64[ns]")
     st = starts[keys].to_numpy(dtype="datetime64[ns]") if starts is not None else None
-    precedes: dict[tuple[int, int], bool] = {}
-    pair_rows = []
-    for i in range(len(keys)):
-        for j in range(i + 1, len(keys)):
-            both = ~np.isnat(t[:, i]) & ~np.isnat(t[:, j])
-            n = int(both.sum())
-            later_first = float((t[both, j] < t[both, i]).mean()) if n else 0.0
-            overlap = 0.0
-            if st is not None and n:
-                si, sj = st[both, i], st[both, j]
-                known = ~np.isnat(si) & ~np.isnat(sj)
-                if known.any():
-                    overlap = float(((si[known] < t[both, j][known]) & (sj[known] < t[both, i][known])).mean())
-            serial = n > 0 and later_first <= 1 - order and overlap <= 1 - order
-            precedes[i, j] = serial
-            pair_rows.append({"earlier": ids[keys[i]], "later": ids[keys[j]], "cases_with_both": n,
-                              "later_first": later_first, "overlapping": overlap,
-                              "relation": "one after the other" if serial else "side by side"})
+    precedes, pair_rows = _relations(t, st, [ids[k] for k in keys], order)
     # transitive reduction: j waits for i unless some k between them has i -> k -> j
     after = {j: [i for i in range(j) if precedes[i, j] and not any(precedes[i, k] and precedes[k, j] for k in range(i + 1, j))]
              for j in range(len(keys))}
@@ -229,26 +209,56 @@ def discover_stages(log: EventLog, decided: pd.DataFrame, exclude, working_weekd
                             float(np.nanmedian(from_arrival[k]))))
         for a in g:
             activities.loc[activities["activity"] == a, "stage"] = ids[k]
-    # durations: from the latest stage waited for (or the arrival) to the stage's own time
     arr = arrival.reindex(times.index).to_numpy(dtype="datetime64[ns]")
     dec = end.reindex(times.index).to_numpy(dtype="datetime64[ns]")
-    durations = pd.DataFrame(index=times.index, dtype=float)
+    durations, out_of_order = _durations(times.index, t, arr, dec, after, [ids[k] for k in keys], working_weekdays,
+                                         holidays, turnarounds)
+    return Stages(stages, durations, activities, pd.DataFrame(pair_rows), out_of_order)
+
+
+def _relations(t: np.ndarray, st: np.ndarray | None, ids: list[str], order: float) -> tuple[dict, list[dict]]:
+    """For each pair of stages (columns of ``t``, in rank order): whether the earlier precedes the later, and why."""
+    precedes: dict[tuple[int, int], bool] = {}
+    rows = []
+    for i in range(len(ids)):
+        for j in range(i + 1, len(ids)):
+            both = ~np.isnat(t[:, i]) & ~np.isnat(t[:, j])
+            n = int(both.sum())
+            later_first = float((t[both, j] < t[both, i]).mean()) if n else 0.0
+            overlap = 0.0
+            if st is not None and n:
+                si, sj = st[both, i], st[both, j]
+                known = ~np.isnat(si) & ~np.isnat(sj)
+                if known.any():
+                    overlap = float(((si[known] < t[both, j][known]) & (sj[known] < t[both, i][known])).mean())
+            serial = n > 0 and later_first <= 1 - order and overlap <= 1 - order
+            precedes[i, j] = serial
+            rows.append({"earlier": ids[i], "later": ids[j], "cases_with_both": n, "later_first": later_first,
+                         "overlapping": overlap, "relation": "one after the other" if serial else "side by side"})
+    return precedes, rows
+
+
+def _durations(cases: pd.Index, t: np.ndarray, arr: np.ndarray, dec: np.ndarray, after: dict, ids: list[str],
+               working_weekdays, holidays, turnarounds) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(working days per case and stage, from the latest stage waited for (or the arrival) to the stage's own time,
+    and the decision's from the last stage; cases per stage that show it before a stage it waits for)."""
+    durations = pd.DataFrame(index=cases, dtype=float)
     out_of_order = {}
-    for j, k in enumerate(keys):
+    for j, sid in enumerate(ids):
         begin = arr.copy()
         for i in after[j]:
             ti = t[:, i]
             later = ~np.isnat(ti) & (ti > begin)
             begin[later] = ti[later]
         has = ~np.isnat(t[:, j])
-        out_of_order[ids[k]] = int((has & (t[:, j] < begin)).sum())
-        col = np.full(len(times), np.nan)
-        col[has] = _span_days(times.index[has], begin[has], np.maximum(t[has, j], begin[has]),
-                              working_weekdays, holidays, turnarounds)
-        durations[ids[k]] = col
+        out_of_order[sid] = int((has & (t[:, j] < begin)).sum())
+        col = np.full(len(cases), np.nan)
+        col[has] = _span_days(cases[has], begin[has], np.maximum(t[has, j], begin[has]), working_weekdays, holidays,
+                              turnarounds)
+        durations[sid] = col
     last = _row_max(t, arr)
-    durations["decision"] = _span_days(times.index, last, np.maximum(dec, last), working_weekdays, holidays, turnarounds)
-    return Stages(stages, durations, activities, pd.DataFrame(pair_rows), out_of_order)
+    durations["decision"] = _span_days(cases, last, np.maximum(dec, last), working_weekdays, holidays, turnarounds)
+    return durations, out_of_order
 
 
 def _row_max(t: np.ndarray, floor: np.ndarray) -> np.ndarray:

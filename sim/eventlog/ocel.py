@@ -21,6 +21,7 @@ come last (JSON readers do not mind the order of a document's keys).
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -58,20 +59,12 @@ class OcelLogWriter:
         self._objects_path = Path(objects_path)
         self._objects = open(self._objects_path, "w", encoding="utf-8")
         self._event_types: dict[str, None] = {}
-        self._cache: dict[str, str] = {}
+        self._js = functools.lru_cache(maxsize=100_000)(_dump)  # a string as JSON, repeated names encoded once
         self._first_event = self._first_object = True
 
     def begin(self, meta) -> None:
         self._out.write('{"events":[')
 
-    def _js(self, s: str) -> str:
-        """A string as JSON (repeated names encoded once)."""
-        v = self._cache.get(s)
-        if v is None:
-            v = _dump(s)
-            if len(self._cache) < 100_000:
-                self._cache[s] = v
-        return v
 
     def case(self, c: CaseLog) -> None:
         js = self._js

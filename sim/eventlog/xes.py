@@ -60,16 +60,7 @@ def _flags(*flags) -> str:
 class XesLogWriter:
     def __init__(self, out: TextIO):
         self._out = out
-        self._cache: dict[str, str] = {}
-
-    def _q(self, s: str) -> str:
-        """Escaped attribute text (repeated names escaped once)."""
-        v = self._cache.get(s)
-        if v is None:
-            v = _text(s)
-            if len(self._cache) < 100_000:
-                self._cache[s] = v
-        return v
+        self._q = functools.lru_cache(maxsize=100_000)(_text)  # escaped attribute text, repeated names escaped once
 
     def begin(self, meta) -> None:
         out = self._out
