@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, simulate
+from sim import load_scenario
 from sim.calibrate import calibrate, fit_report
 from sim.eventlog.read import read_log
 from sim.scenario import Scenario, step_predecessors
@@ -180,6 +180,7 @@ def test_the_command_shows_and_writes_the_stages(tmp_path):
     html = (rep / "report.html").read_text(encoding="utf-8")
     assert "技术审查" in html and "How to read the claims table" not in html  # a fit report has no claims to read
     assert html.index("<h3>fit</h3>") < html.index("<h3>stages</h3>")  # the fit table leads the tables
-    assert simulate(s, seed=1).cases["status"].eq("completed").mean() > 0.5
+    # about 380 cases in the 48 working days fitted: the withdrawn share's standard error is 1.5 points
+    assert s.applicants.withdraw_probability == pytest.approx(WITHDRAWN, abs=0.05)
     bad = approval_sim("calibrate", log, "--decided-by", "办结", "--out", tmp_path / "x.yaml", "--stage-share", 1.5)
     assert bad.returncode == 2 and "--stage-share" in bad.stderr and not (tmp_path / "x.yaml").exists()
